@@ -1,0 +1,17 @@
+/**
+ * nn-ts: a functional neural-network library. Modules are re-exported as namespaces, fp-ts style.
+ *
+ * @example
+ * import { Layers, Loss, Random, Tensor } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const { params, state } = net.init(Random.key(0))
+ * @since 0.1.0
+ */
+export * as Tensor from './tensor/Tensor.ts'
+export type { Kernels } from './tensor/kernels.ts'
+export { kernels } from './tensor/backend.ts'
+export * as Tree from './tree/Tree.ts'
+export * as Random from './random/Key.ts'
+export * as Init from './init/Initializer.ts'
+export * as Layers from './layers/index.ts'
+export * as Loss from './losses/Loss.ts'

@@ -1,0 +1,324 @@
+/**
+ * Layers as values, and the combinators that compose them.
+ *
+ * A `Layer<P, S, In, Out>` is two pure functions: `init(key)` gives params `P` and state `S`;
+ * `apply(params, state, x, ctx)` gives the output, the next state and a `backward` closure. The closure
+ * *is* the cache: whatever backward needs was captured by the forward pass, and nothing is stored on an
+ * object. `backward(dy)` returns `dx` and `dparams`, shaped exactly like `params`.
+ *
+ * `In` and `Out` are feature widths carried in the types: `dense(784, 40)` is a `Layer<…, 784, 40>`, and
+ * an element-wise layer is `Layer<…, 'same', 'same'>`. `sequential` refuses, at compile time, a chain
+ * whose widths do not fit.
+ *
+ * @since 0.1.0
+ */
+import * as Random from '../random/Key.ts'
+import { kernels as K } from '../tensor/backend.ts'
+import { type DType, type Tensor, ShapeError } from '../tensor/Tensor.ts'
+import type { Tree } from '../tree/Tree.ts'
+
+// model
+
+/** Train mode uses batch statistics and dropout; eval mode uses running statistics. @category model */
+export type Mode = 'train' | 'eval'
+
+/** What a forward pass may depend on besides params, state and input. @category model */
+export interface Context {
+  readonly mode: Mode
+  /** Randomness for this call (dropout); composites split it among their children. */
+  readonly key: Random.Key
+}
+
+/** Marks a width that equals the layer's input width (element-wise layers). @category model */
+export type Same = 'same'
+
+/** A feature width: a number (a literal when known statically) or `'same'`. @category model */
+export type Width = number | Same
+
+/** The params and state of a layer without any. @category model */
+export type Empty = readonly []
+
+/** @category model */
+export interface Gradients<P> {
+  readonly dx: Tensor
+  readonly dparams: P
+}
+
+/** @category model */
+export interface Forward<P, S> {
+  readonly y: Tensor
+  readonly state: S
+  readonly backward: (dy: Tensor) => Gradients<P>
+}
+
+/** A description of a layer's structure: for summaries, exporters and spec round-trips. @category model */
+export interface Node {
+  readonly op: string
+  readonly attrs?: { readonly [key: string]: number | string | boolean }
+  readonly children?: ReadonlyArray<Node>
+}
+
+/**
+ * @category model
+ * @example
+ * import { Layers, Random, Tensor } from 'nn-ts'
+ * const layer = Layers.dense(2, 3)
+ * const { params, state } = layer.init(Random.key(0))
+ * const ctx = { mode: 'train' as const, key: Random.key(1) }
+ * const { y, backward } = layer.apply(params, state, Tensor.fromRows([[1, 2]]), ctx)
+ * const { dx, dparams } = backward(y) // gradients of ½‖y‖²
+ */
+export interface Layer<P extends Tree, S extends Tree, In extends Width = number, Out extends Width = number> {
+  /** A short human name, used in error messages, e.g. `dense(784→40)`. */
+  readonly name: string
+  readonly inWidth: In
+  readonly outWidth: Out
+  readonly node: Node
+  readonly init: (key: Random.Key, dtype?: DType) => { readonly params: P; readonly state: S }
+  readonly apply: (params: P, state: S, x: Tensor, ctx: Context) => Forward<P, S>
+}
+
+/** A layer of any params, state and widths. @category model */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyLayer = Layer<any, any, any, any>
+
+/** @category model */
+export type ParamsOf<L> = L extends Layer<infer P, infer _S, infer _I, infer _O> ? P : never
+/** @category model */
+export type StateOf<L> = L extends Layer<infer _P, infer S, infer _I, infer _O> ? S : never
+
+// type-level widths
+
+/** Whether a layer taking `In` features may follow one producing `Cur`. */
+type Fits<Cur extends Width, In extends Width> = In extends Same
+  ? true
+  : Cur extends Same
+    ? true
+    : number extends Cur
+      ? true
+      : number extends In
+        ? true
+        : [Cur] extends [In]
+          ? true
+          : false
+
+type Next<Cur extends Width, Out extends Width> = Out extends Same ? Cur : Out
+
+/** The error a mis-wired chain reports at compile time. @category model */
+export interface WidthMismatch<Index extends string, Produced, Expected> {
+  readonly 'layer widths do not fit': { readonly at: Index; readonly previousOutputs: Produced; readonly layerTakes: Expected }
+}
+
+type Check<Ls extends readonly AnyLayer[], Cur extends Width, Seen extends readonly unknown[]> = Ls extends readonly [
+  infer H extends AnyLayer,
+  ...infer T extends readonly AnyLayer[]
+]
+  ? Fits<Cur, H['inWidth']> extends true
+    ? Check<T, Next<Cur, H['outWidth']>, [...Seen, H]>
+    : WidthMismatch<`${Seen['length']}`, Cur, H['inWidth']>
+  : unknown
+
+/** `unknown` when every layer's input width fits the previous output, a `WidthMismatch` otherwise. */
+export type CheckChain<Ls extends readonly AnyLayer[]> = Ls extends readonly [infer H extends AnyLayer, ...infer T extends readonly AnyLayer[]]
+  ? Check<T, H['outWidth'], [H]>
+  : unknown
+
+type ChainOut<Ls extends readonly AnyLayer[], Cur extends Width> = Ls extends readonly [infer H extends AnyLayer, ...infer T extends readonly AnyLayer[]]
+  ? ChainOut<T, Next<Cur, H['outWidth']>>
+  : Cur
+
+type ChainIn<Ls extends readonly AnyLayer[]> = Ls extends readonly [infer H extends AnyLayer, ...(readonly AnyLayer[])] ? H['inWidth'] : Same
+
+type ParamsTuple<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: ParamsOf<Ls[K]> }
+type StateTuple<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: StateOf<Ls[K]> }
+
+// runtime widths
+
+/** The width after a layer with output `out`, given the width before it. */
+const nextWidth = (cur: Width, out: Width): Width => (out === 'same' ? cur : out)
+
+const checkWidths = (where: string, cur: Width, layer: AnyLayer, index: number): void => {
+  const want = layer.inWidth as Width
+  if (typeof cur === 'number' && typeof want === 'number' && cur !== want && Number.isFinite(cur) && Number.isFinite(want)) {
+    throw new ShapeError(`${where}[${index}] ${layer.name}`, `input width ${want}`, [cur])
+  }
+}
+
+/** Re-throws a child's error with the child's position in front, so errors name the whole path. */
+const within = <A>(where: string, f: () => A): A => {
+  try {
+    return f()
+  } catch (e) {
+    if (e instanceof ShapeError) throw new ShapeError(`${where} > ${e.where}`, e.expected, e.actual)
+    throw e
+  }
+}
+
+// combinators
+
+/**
+ * Runs layers one after another; params and state are tuples of the layers'.
+ *
+ * @category combinators
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(784, 40), Layers.sigmoid(), Layers.dense(40, 10))
+ * // Layers.sequential(Layers.dense(784, 40), Layers.dense(30, 10)) does not compile.
+ */
+export const sequential = <const Ls extends readonly AnyLayer[]>(
+  ...layers: Ls & CheckChain<Ls>
+): Layer<ParamsTuple<Ls>, StateTuple<Ls>, ChainIn<Ls>, ChainOut<Ls, ChainIn<Ls>>> => {
+  const ls: readonly AnyLayer[] = layers
+  let width: Width = ls[0]?.inWidth ?? 'same'
+  ls.forEach((l, i) => {
+    checkWidths('sequential', width, l, i)
+    width = nextWidth(width, l.outWidth)
+  })
+  const name = `sequential(${ls.map((l) => l.name).join(', ')})`
+  return {
+    name,
+    inWidth: (ls[0]?.inWidth ?? 'same') as ChainIn<Ls>,
+    outWidth: width as ChainOut<Ls, ChainIn<Ls>>,
+    node: { op: 'sequential', children: ls.map((l) => l.node) },
+    init: (key, dtype) => {
+      const parts = ls.map((l, i) => l.init(Random.fold(key, i), dtype))
+      return {
+        params: parts.map((p) => p.params) as unknown as ParamsTuple<Ls>,
+        state: parts.map((p) => p.state) as unknown as StateTuple<Ls>
+      }
+    },
+    apply: (params, state, x, ctx) => {
+      const ps = params as readonly Tree[]
+      const ss = state as readonly Tree[]
+      const backs: Array<(dy: Tensor) => Gradients<Tree>> = []
+      const states: Tree[] = []
+      let h = x
+      ls.forEach((l, i) => {
+        const f = within(`sequential[${i}] ${l.name}`, () => l.apply(ps[i], ss[i], h, { mode: ctx.mode, key: Random.fold(ctx.key, i) }))
+        h = f.y
+        states.push(f.state)
+        backs.push(f.backward)
+      })
+      return {
+        y: h,
+        state: states as unknown as StateTuple<Ls>,
+        backward: (dy) => {
+          const dps: Tree[] = new Array<Tree>(ls.length)
+          let g = dy
+          for (let i = ls.length - 1; i >= 0; i--) {
+            const r = within(`sequential[${i}] backward`, () => (backs[i] as (dy: Tensor) => Gradients<Tree>)(g))
+            g = r.dx
+            dps[i] = r.dparams
+          }
+          return { dx: g, dparams: dps as unknown as ParamsTuple<Ls> }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * `pipe(f, andThen(g))`: `g` after `f`, with params `[pf, pg]` and state `[sf, sg]`.
+ * @category combinators
+ * @example
+ * import { pipe } from 'fp-ts/function'
+ * import { Layers } from 'nn-ts'
+ * const net = pipe(Layers.dense(2, 8), Layers.andThen(Layers.tanh()), Layers.andThen(Layers.dense(8, 1)))
+ */
+export const andThen =
+  <P2 extends Tree, S2 extends Tree, I2 extends Width, O2 extends Width>(g: Layer<P2, S2, I2, O2>) =>
+  <P1 extends Tree, S1 extends Tree, I1 extends Width, O1 extends Width>(
+    f: Layer<P1, S1, I1, O1> & (Fits<O1, I2> extends true ? unknown : WidthMismatch<'1', O1, I2>)
+  ): Layer<readonly [P1, P2], readonly [S1, S2], I1, Next<O1, O2>> =>
+    sequential(f as Layer<P1, S1, I1, O1>, g as AnyLayer) as unknown as Layer<readonly [P1, P2], readonly [S1, S2], I1, Next<O1, O2>>
+
+/**
+ * The identity layer: `y = x`, `dx = dy`. The unit of composition.
+ * @category constructors
+ */
+export const identity = (): Layer<Empty, Empty, Same, Same> => ({
+  name: 'identity',
+  inWidth: 'same',
+  outWidth: 'same',
+  node: { op: 'identity' },
+  init: () => ({ params: [], state: [] }),
+  apply: (_p, state, x) => ({ y: x, state, backward: (dy) => ({ dx: dy, dparams: [] }) })
+})
+
+/**
+ * `y = x + f(x)`: a skip connection around a width-preserving layer.
+ * @category combinators
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const block = Layers.residual(Layers.sequential(Layers.dense(16, 16), Layers.relu()))
+ */
+export const residual = <P extends Tree, S extends Tree, W extends Width>(f: Layer<P, S, W, W | Same>): Layer<P, S, W, W> => ({
+  name: `residual(${f.name})`,
+  inWidth: f.inWidth,
+  outWidth: f.inWidth,
+  node: { op: 'residual', children: [f.node] },
+  init: f.init,
+  apply: (params, state, x, ctx) => {
+    const inner = within(`residual ${f.name}`, () => f.apply(params, state, x, ctx))
+    if (inner.y.shape[1] !== x.shape[1]) throw new ShapeError(`residual(${f.name})`, `output width ${x.shape[1]}`, inner.y.shape)
+    return {
+      y: K.zipWith(x, inner.y, (a, b) => a + b),
+      state: inner.state,
+      backward: (dy) => {
+        const g = inner.backward(dy)
+        return { dx: K.zipWith(dy, g.dx, (a, b) => a + b), dparams: g.dparams }
+      }
+    }
+  }
+})
+
+/**
+ * Feeds the same input to `f` and `g` and concatenates their outputs feature-wise: `[f(x) | g(x)]`.
+ * Params and state are `[pf, pg]`; the input gradient is the sum of both branches'.
+ * @category combinators
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const wide = Layers.concat(Layers.dense(8, 4), Layers.dense(8, 2)) // 8 → 6 features
+ */
+export const concat = <P1 extends Tree, S1 extends Tree, P2 extends Tree, S2 extends Tree, I extends Width>(
+  f: Layer<P1, S1, I, Width>,
+  g: Layer<P2, S2, I, Width>
+): Layer<readonly [P1, P2], readonly [S1, S2], I, number> => {
+  const outs = [f.outWidth, g.outWidth]
+  const outWidth = outs.every((w) => typeof w === 'number') ? (f.outWidth as number) + (g.outWidth as number) : Number.NaN
+  return {
+    name: `concat(${f.name}, ${g.name})`,
+    inWidth: f.inWidth,
+    outWidth,
+    node: { op: 'concat', children: [f.node, g.node] },
+    init: (key, dtype) => {
+      const a = f.init(Random.fold(key, 0), dtype)
+      const b = g.init(Random.fold(key, 1), dtype)
+      return { params: [a.params, b.params], state: [a.state, b.state] }
+    },
+    apply: ([pf, pg], [sf, sg], x, ctx) => {
+      const a = within(`concat[0] ${f.name}`, () => f.apply(pf, sf, x, { mode: ctx.mode, key: Random.fold(ctx.key, 0) }))
+      const b = within(`concat[1] ${g.name}`, () => g.apply(pg, sg, x, { mode: ctx.mode, key: Random.fold(ctx.key, 1) }))
+      const split = a.y.shape[1] as number
+      const total = split + (b.y.shape[1] as number)
+      return {
+        y: K.concatColumns(a.y, b.y),
+        state: [a.state, b.state],
+        backward: (dy) => {
+          const ga = a.backward(K.sliceColumns(dy, 0, split))
+          const gb = b.backward(K.sliceColumns(dy, split, total))
+          return { dx: K.zipWith(ga.dx, gb.dx, (u, v) => u + v), dparams: [ga.dparams, gb.dparams] }
+        }
+      }
+    }
+  }
+}
+
+// destructors
+
+/**
+ * Runs a layer forward in eval mode and returns only the output (no state change, no gradient).
+ * @category destructors
+ */
+export const predict = <P extends Tree, S extends Tree>(layer: Layer<P, S, Width, Width>, params: P, state: S, x: Tensor): Tensor =>
+  layer.apply(params, state, x, { mode: 'eval', key: Random.key(0) }).y

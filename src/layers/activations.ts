@@ -1,0 +1,100 @@
+/**
+ * Activation layers: element-wise ones built from a function and its derivative, and softmax with its
+ * true Jacobian-vector product.
+ *
+ * @since 0.1.0
+ */
+import { kernels as K } from '../tensor/backend.ts'
+import type { Tensor } from '../tensor/Tensor.ts'
+import type { Empty, Layer, Same } from './Layer.ts'
+
+/** A width-preserving layer without params or state. @category model */
+export type Activation = Layer<Empty, Empty, Same, Same>
+
+/**
+ * An element-wise activation from `f` and its derivative `df(x, y)` (given the input and the output,
+ * so derivatives like σ' = y(1 − y) reuse the forward result). `kinks` lists inputs where `f` is not
+ * differentiable, so gradient checks can keep away from them.
+ *
+ * @category constructors
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const square = Layers.elementwise('square', (x) => x * x, (x) => 2 * x)
+ */
+export const elementwise = (
+  name: string,
+  f: (x: number) => number,
+  df: (x: number, y: number) => number,
+  attrs: { readonly [key: string]: number } = {},
+  kinks: readonly number[] = []
+): Activation & { readonly kinks: readonly number[] } => ({
+  name,
+  inWidth: 'same',
+  outWidth: 'same',
+  kinks,
+  node: { op: name, attrs },
+  init: () => ({ params: [], state: [] }),
+  apply: (_p, state, x) => {
+    const y = K.map(x, f)
+    return { y, state, backward: (dy: Tensor) => ({ dx: K.zipWith3(dy, x, y, (d, xi, yi) => d * df(xi, yi)), dparams: [] }) }
+  }
+})
+
+const logistic = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
+
+/** `σ(x) = 1 / (1 + e^−x)`, computed without overflow; `σ' = y(1 − y)`. @category constructors */
+export const sigmoid = (): Activation => elementwise('sigmoid', logistic, (_x, y) => y * (1 - y))
+
+/** `tanh(x)`; `tanh' = 1 − y²`. @category constructors */
+export const tanh = (): Activation => elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y)
+
+/** `max(0, x)`; derivative 1 for x > 0 and 0 otherwise (the HW1 convention at 0). @category constructors */
+export const relu = (): Activation => elementwise('relu', (x) => (x > 0 ? x : 0), (x) => (x > 0 ? 1 : 0), {}, [0])
+
+/** `x` for x > 0, `αx` otherwise (α = 0.01 by default). @category constructors */
+export const leakyRelu = (alpha = 0.01): Activation =>
+  elementwise('leakyRelu', (x) => (x > 0 ? x : alpha * x), (x) => (x > 0 ? 1 : alpha), { alpha }, [0])
+
+/** `x` for x > 0, `α(eˣ − 1)` otherwise (α = 1 by default); derivative `y + α` below 0. @category constructors */
+export const elu = (alpha = 1): Activation =>
+  elementwise('elu', (x) => (x > 0 ? x : alpha * Math.expm1(x)), (x, y) => (x > 0 ? 1 : y + alpha), { alpha }, alpha === 1 ? [] : [0])
+
+/** `log(1 + eˣ)`, computed stably as `max(x, 0) + log1p(e^−|x|)`; derivative `σ(x)`. @category constructors */
+export const softplus = (): Activation =>
+  elementwise('softplus', (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), (x) => logistic(x))
+
+const GELU_C = Math.sqrt(2 / Math.PI)
+
+/**
+ * GELU in its tanh form: `½x(1 + tanh(√(2/π)(x + 0.044715x³)))` (PyTorch's `approximate='tanh'`).
+ * @category constructors
+ */
+export const gelu = (): Activation =>
+  elementwise(
+    'gelu',
+    (x) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x))),
+    (x) => {
+      const t = Math.tanh(GELU_C * (x + 0.044715 * x * x * x))
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * x * x)
+    }
+  )
+
+/** The identity as an activation (HW1's `Identity()`), for the output layer of a classifier. @category constructors */
+export const linear = (): Activation => elementwise('identity', (x) => x, () => 1)
+
+/**
+ * Row-wise softmax. Backward is the full Jacobian-vector product `dx = y ⊙ (dy − ⟨dy, y⟩_row)`,
+ * not the diagonal. For training a classifier prefer `Loss.softmaxCrossEntropy` on logits.
+ * @category constructors
+ */
+export const softmax = (): Activation => ({
+  name: 'softmax',
+  inWidth: 'same',
+  outWidth: 'same',
+  node: { op: 'softmax' },
+  init: () => ({ params: [], state: [] }),
+  apply: (_p, state, x) => {
+    const y = K.softmaxRows(x)
+    return { y, state, backward: (dy) => ({ dx: K.softmaxRowsBackward(y, dy), dparams: [] }) }
+  }
+})

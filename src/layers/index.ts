@@ -1,0 +1,7 @@
+/**
+ * Every layer constructor and combinator, as one namespace.
+ * @since 0.1.0
+ */
+export * from './Layer.ts'
+export * from './dense.ts'
+export * from './activations.ts'

@@ -1,0 +1,187 @@
+/**
+ * Immutable row-major tensors.
+ *
+ * A `Tensor` is a shape, a dtype and a typed array that nobody writes to after construction: kernels
+ * allocate their results, so a tensor a caller holds never changes. Batches are rows: a batch of
+ * feature vectors is `[batch, features]`.
+ *
+ * @since 0.1.0
+ */
+
+/** @category model */
+export type DType = 'float32' | 'float64'
+
+/** @category model */
+export type Data = Float32Array | Float64Array
+
+/**
+ * @category model
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * const t = Tensor.fromRows([[1, 2], [3, 4]])
+ * t.shape // [2, 2]
+ */
+export interface Tensor {
+  readonly shape: readonly number[]
+  readonly dtype: DType
+  /** Row-major values. Read-only by contract: only kernels create and fill typed arrays. */
+  readonly data: Data
+}
+
+/** Thrown by kernels and layers when shapes do not fit; names the place and both shapes. */
+export class ShapeError extends Error {
+  constructor(
+    readonly where: string,
+    readonly expected: string,
+    readonly actual: readonly number[]
+  ) {
+    super(`${where}: expected shape ${expected}, got [${actual.join(', ')}]`)
+    this.name = 'ShapeError'
+  }
+}
+
+// constructors
+
+/** Number of elements a shape holds. @category utils */
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
+
+/** A zero-filled typed array of the given dtype (for kernels and constructors only). @internal */
+export const alloc = (dtype: DType, n: number): Data => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n))
+
+const checkShape = (shape: readonly number[]): void => {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError('Tensor', 'non-negative integer dimensions', shape)
+  }
+}
+
+/**
+ * Wraps a typed array the caller gives up. The array must not be written to afterwards.
+ * @category constructors
+ */
+export const fromData = (shape: readonly number[], data: Data): Tensor => {
+  checkShape(shape)
+  if (data.length !== sizeOf(shape)) {
+    throw new ShapeError('Tensor.fromData', `${sizeOf(shape)} values`, [data.length])
+  }
+  return { shape: [...shape], dtype: data instanceof Float64Array ? 'float64' : 'float32', data }
+}
+
+/**
+ * Copies plain numbers into a new tensor.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.fromArray([2, 3], [1, 2, 3, 4, 5, 6], 'float64')
+ */
+export const fromArray = (shape: readonly number[], values: ArrayLike<number>, dtype: DType = 'float32'): Tensor => {
+  checkShape(shape)
+  if (values.length !== sizeOf(shape)) {
+    throw new ShapeError('Tensor.fromArray', `${sizeOf(shape)} values for shape [${shape.join(', ')}]`, [values.length])
+  }
+  const data = alloc(dtype, values.length)
+  data.set(values)
+  return { shape: [...shape], dtype, data }
+}
+
+/**
+ * A `[rows, cols]` tensor from nested arrays.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.fromRows([[1, 2]]).shape // [1, 2]
+ */
+export const fromRows = (rows: ReadonlyArray<ReadonlyArray<number>>, dtype: DType = 'float32'): Tensor => {
+  const cols = rows[0]?.length ?? 0
+  rows.forEach((r, i) => {
+    if (r.length !== cols) throw new ShapeError(`Tensor.fromRows row ${i}`, `${cols} columns`, [r.length])
+  })
+  return fromArray([rows.length, cols], rows.flat(), dtype)
+}
+
+/** A vector `[n]`. @category constructors */
+export const vector = (values: ReadonlyArray<number>, dtype: DType = 'float32'): Tensor =>
+  fromArray([values.length], values, dtype)
+
+/** Every element equal to `value`. @category constructors */
+export const full = (shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor => {
+  checkShape(shape)
+  const data = alloc(dtype, sizeOf(shape))
+  data.fill(value)
+  return { shape: [...shape], dtype, data }
+}
+
+/** @category constructors */
+export const zeros = (shape: readonly number[], dtype: DType = 'float32'): Tensor => full(shape, 0, dtype)
+
+/** A scalar as a 0-d tensor. @category constructors */
+export const scalar = (value: number, dtype: DType = 'float64'): Tensor => fromArray([], [value], dtype)
+
+// destructors
+
+/** A plain-number copy of the values. @category destructors */
+export const toArray = (t: Tensor): number[] => Array.from(t.data)
+
+/** A `[rows, cols]` tensor as nested arrays. @category destructors */
+export const toRows = (t: Tensor): number[][] => {
+  const [rows, cols] = matrixDims(t, 'Tensor.toRows')
+  return Array.from({ length: rows }, (_, i) => Array.from(t.data.subarray(i * cols, (i + 1) * cols)))
+}
+
+/** The single value of a one-element tensor. @category destructors */
+export const item = (t: Tensor): number => {
+  if (t.data.length !== 1) throw new ShapeError('Tensor.item', 'one element', t.shape)
+  return t.data[0] as number
+}
+
+// utils
+
+/** `[rows, cols]` of a rank-2 tensor, or a ShapeError naming `where`. @category utils */
+export const matrixDims = (t: Tensor, where: string): [number, number] => {
+  if (t.shape.length !== 2) throw new ShapeError(where, '[rows, cols]', t.shape)
+  return [t.shape[0] as number, t.shape[1] as number]
+}
+
+/** @category utils */
+export const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i])
+
+/** The same values under another shape with as many elements (shares no memory). @category combinators */
+export const reshape = (t: Tensor, shape: readonly number[]): Tensor => fromArray(shape, t.data, t.dtype)
+
+/** The same values in another dtype. @category combinators */
+export const cast = (t: Tensor, dtype: DType): Tensor => (t.dtype === dtype ? t : fromArray(t.shape, t.data, dtype))
+
+/** Rows `start` (inclusive) to `end` (exclusive) of a rank ≥ 1 tensor. @category combinators */
+export const sliceRows = (t: Tensor, start: number, end: number): Tensor => {
+  const rows = t.shape[0] ?? 0
+  if (start < 0 || end > rows || start > end) throw new ShapeError('Tensor.sliceRows', `0 ≤ ${start} ≤ ${end} ≤ rows`, t.shape)
+  const rowSize = sizeOf(t.shape.slice(1))
+  return fromArray([end - start, ...t.shape.slice(1)], t.data.subarray(start * rowSize, end * rowSize), t.dtype)
+}
+
+/** Gathers the rows at `indices`, in that order. @category combinators */
+export const gatherRows = (t: Tensor, indices: ArrayLike<number>): Tensor => {
+  const rows = t.shape[0] ?? 0
+  const rowSize = sizeOf(t.shape.slice(1))
+  const data = alloc(t.dtype, indices.length * rowSize)
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r] as number
+    if (!(i >= 0 && i < rows)) throw new ShapeError('Tensor.gatherRows', `row index in [0, ${rows})`, [i])
+    data.set(t.data.subarray(i * rowSize, (i + 1) * rowSize), r * rowSize)
+  }
+  return { shape: [indices.length, ...t.shape.slice(1)], dtype: t.dtype, data }
+}
+
+/** Exact equality of shape, dtype and every value. @category utils */
+export const equals = (a: Tensor, b: Tensor): boolean =>
+  a.dtype === b.dtype && sameShape(a.shape, b.shape) && a.data.every((v, i) => Object.is(v, b.data[i]))
+
+/** Whether every element is finite (not NaN, not ±Infinity). @category utils */
+export const isFinite = (t: Tensor): boolean => {
+  const d = t.data
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return false
+  return true
+}
+
+/** Shape as text, e.g. `[100, 784]`. @category utils */
+export const showShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`

@@ -1,0 +1,395 @@
+/**
+ * The kernels interface and its reference TypeScript backend.
+ *
+ * Every loop over raw tensor data in nn-ts lives behind `Kernels`: layers, losses and optimizers call
+ * these functions and never index typed arrays themselves, so a faster backend (WebAssembly SIMD,
+ * worker threads) can replace this one without touching them. Each kernel allocates its result and
+ * never writes into an argument.
+ *
+ * @since 0.1.0
+ */
+import { type Data, type DType, type Tensor, ShapeError, alloc, matrixDims, sameShape, showShape } from './Tensor.ts'
+
+/** @category model */
+export interface Kernels {
+  readonly name: string
+  /** `a · b` for `a: [m, k]`, `b: [k, n]` → `[m, n]` (a dense layer's `x W`). */
+  readonly matmul: (a: Tensor, b: Tensor) => Tensor
+  /** `a · bᵀ` for `a: [m, n]`, `b: [k, n]` → `[m, k]` (a dense layer's `dy Wᵀ`). */
+  readonly matmulTransposeB: (a: Tensor, b: Tensor) => Tensor
+  /** `aᵀ · b` for `a: [m, k]`, `b: [m, n]` → `[k, n]` (a dense layer's `xᵀ dy`). */
+  readonly matmulTransposeA: (a: Tensor, b: Tensor) => Tensor
+  /** `x · w + b` for `x: [m, k]`, `w: [k, n]`, `b: [n]` → `[m, n]`. */
+  readonly affine: (x: Tensor, w: Tensor, b: Tensor) => Tensor
+  /** `a + v` with the vector `v: [n]` added to every row of `a: [m, n]`. */
+  readonly addRowVector: (a: Tensor, v: Tensor) => Tensor
+  /** Sum of each row: `[m, n]` → `[m]`. */
+  readonly rowSums: (a: Tensor) => Tensor
+  /** Row `i` of `a: [m, n]` times `v[i]` for `v: [m]`. */
+  readonly scaleRows: (a: Tensor, v: Tensor) => Tensor
+  /** Sum over rows: `[m, n]` → `[n]`. */
+  readonly columnSums: (a: Tensor) => Tensor
+  /** Element-wise `f(a)`. */
+  readonly map: (a: Tensor, f: (x: number) => number) => Tensor
+  /** Element-wise `f(a, b)` of two same-shaped tensors. */
+  readonly zipWith: (a: Tensor, b: Tensor, f: (x: number, y: number) => number) => Tensor
+  /** Element-wise `f(a, b, c)` of three same-shaped tensors. */
+  readonly zipWith3: (a: Tensor, b: Tensor, c: Tensor, f: (x: number, y: number, z: number) => number) => Tensor
+  /** Row-wise softmax of `[m, n]`, stable for large logits. */
+  readonly softmaxRows: (a: Tensor) => Tensor
+  /** Softmax's vector-Jacobian product per row: `y ⊙ (dy − Σ_j dy_j y_j)`, given `y = softmax(x)`. */
+  readonly softmaxRowsBackward: (y: Tensor, dy: Tensor) => Tensor
+  /** Row-wise `log Σ exp` of `[m, n]` → `[m]`, by the max-shift trick. */
+  readonly logSumExpRows: (a: Tensor) => Tensor
+  /** Row-wise index of the largest value of `[m, n]` → plain numbers. */
+  readonly argmaxRows: (a: Tensor) => number[]
+  /** Sum of every element (accumulated in float64). */
+  readonly sum: (a: Tensor) => number
+  /** Σ a·b over every element of two same-shaped tensors (accumulated in float64). */
+  readonly dot: (a: Tensor, b: Tensor) => number
+  /** Row-wise concatenation `[m, n1] ++ [m, n2]` → `[m, n1 + n2]`. */
+  readonly concatColumns: (a: Tensor, b: Tensor) => Tensor
+  /** Columns `start` to `end` (exclusive) of `[m, n]`. */
+  readonly sliceColumns: (a: Tensor, start: number, end: number) => Tensor
+}
+
+// shape checks shared by backends
+
+/** @internal */
+export const sameDType = (where: string, a: Tensor, b: Tensor): DType => {
+  if (a.dtype !== b.dtype) throw new TypeError(`${where}: dtypes differ (${a.dtype} and ${b.dtype})`)
+  return a.dtype
+}
+
+/** @internal */
+export const checkSame = (where: string, a: Tensor, b: Tensor): void => {
+  if (!sameShape(a.shape, b.shape)) throw new ShapeError(where, showShape(a.shape), b.shape)
+  sameDType(where, a, b)
+}
+
+/** Dimensions of `a · b`, `a · bᵀ` or `aᵀ · b`, checked. @internal */
+export const productDims = (kind: 'nn' | 'nt' | 'tn', a: Tensor, b: Tensor): { m: number; k: number; n: number } => {
+  sameDType(`matmul(${kind})`, a, b)
+  const [ar, ac] = matrixDims(a, `matmul(${kind}) left`)
+  const [br, bc] = matrixDims(b, `matmul(${kind}) right`)
+  if (kind === 'nn') {
+    if (ac !== br) throw new ShapeError('matmul right operand', `[${ac}, n] to multiply ${showShape(a.shape)}`, b.shape)
+    return { m: ar, k: ac, n: bc }
+  }
+  if (kind === 'nt') {
+    if (ac !== bc) throw new ShapeError('matmul(a·bᵀ) right operand', `[k, ${ac}] to multiply ${showShape(a.shape)}`, b.shape)
+    return { m: ar, k: ac, n: br }
+  }
+  if (ar !== br) throw new ShapeError('matmul(aᵀ·b) right operand', `[${ar}, n] to multiply ${showShape(a.shape)}ᵀ`, b.shape)
+  return { m: ac, k: ar, n: bc }
+}
+
+const rowVectorDims = (where: string, a: Tensor, v: Tensor): [number, number] => {
+  const [m, n] = matrixDims(a, where)
+  if (v.shape.length !== 1 || v.shape[0] !== n) throw new ShapeError(`${where} vector`, `[${n}]`, v.shape)
+  sameDType(where, a, v)
+  return [m, n]
+}
+
+const make = (shape: readonly number[], dtype: DType, data: Data): Tensor => ({ shape, dtype, data })
+
+// reference backend
+
+/** c[i, :] += Σ_p a[i, p] · b[p, :], four rows of b at a time to cut loads and stores of c. */
+const gemmNN = (a: Data, b: Data, c: Data, m: number, k: number, n: number): void => {
+  for (let i = 0; i < m; i++) {
+    const ai = i * k
+    const ci = i * n
+    let p = 0
+    for (; p + 3 < k; p += 4) {
+      const a0 = a[ai + p] as number
+      const a1 = a[ai + p + 1] as number
+      const a2 = a[ai + p + 2] as number
+      const a3 = a[ai + p + 3] as number
+      const b0 = p * n
+      const b1 = b0 + n
+      const b2 = b1 + n
+      const b3 = b2 + n
+      for (let j = 0; j < n; j++) {
+        c[ci + j] =
+          (c[ci + j] as number) +
+          a0 * (b[b0 + j] as number) +
+          a1 * (b[b1 + j] as number) +
+          a2 * (b[b2 + j] as number) +
+          a3 * (b[b3 + j] as number)
+      }
+    }
+    for (; p < k; p++) {
+      const ap = a[ai + p] as number
+      const bp = p * n
+      for (let j = 0; j < n; j++) c[ci + j] = (c[ci + j] as number) + ap * (b[bp + j] as number)
+    }
+  }
+}
+
+const matmul = (a: Tensor, b: Tensor): Tensor => {
+  const { m, k, n } = productDims('nn', a, b)
+  const c = alloc(a.dtype, m * n)
+  gemmNN(a.data, b.data, c, m, k, n)
+  return make([m, n], a.dtype, c)
+}
+
+const matmulTransposeB = (a: Tensor, b: Tensor): Tensor => {
+  const { m, k, n } = productDims('nt', a, b)
+  const A = a.data
+  const B = b.data
+  const c = alloc(a.dtype, m * n)
+  for (let i = 0; i < m; i++) {
+    const ai = i * k
+    for (let j = 0; j < n; j++) {
+      const bj = j * k
+      let s0 = 0
+      let s1 = 0
+      let p = 0
+      for (; p + 1 < k; p += 2) {
+        s0 += (A[ai + p] as number) * (B[bj + p] as number)
+        s1 += (A[ai + p + 1] as number) * (B[bj + p + 1] as number)
+      }
+      if (p < k) s0 += (A[ai + p] as number) * (B[bj + p] as number)
+      c[i * n + j] = s0 + s1
+    }
+  }
+  return make([m, n], a.dtype, c)
+}
+
+const matmulTransposeA = (a: Tensor, b: Tensor): Tensor => {
+  const { m, k, n } = productDims('tn', a, b)
+  const A = a.data
+  const B = b.data
+  const c = alloc(a.dtype, m * n)
+  // c[p, :] += a[i, p] · b[i, :] for every row i: contiguous in both b and c.
+  for (let i = 0; i < k; i++) {
+    const ai = i * m
+    const bi = i * n
+    for (let p = 0; p < m; p++) {
+      const ap = A[ai + p] as number
+      if (ap === 0) continue
+      const cp = p * n
+      for (let j = 0; j < n; j++) c[cp + j] = (c[cp + j] as number) + ap * (B[bi + j] as number)
+    }
+  }
+  return make([m, n], a.dtype, c)
+}
+
+const addRowVector = (a: Tensor, v: Tensor): Tensor => {
+  const [m, n] = rowVectorDims('addRowVector', a, v)
+  const out = alloc(a.dtype, m * n)
+  const A = a.data
+  const V = v.data
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    for (let j = 0; j < n; j++) out[r + j] = (A[r + j] as number) + (V[j] as number)
+  }
+  return make([m, n], a.dtype, out)
+}
+
+const affine = (x: Tensor, w: Tensor, b: Tensor): Tensor => {
+  const { m, k, n } = productDims('nn', x, w)
+  rowVectorDims('affine bias', make([m, n], x.dtype, x.data), b)
+  const c = alloc(x.dtype, m * n)
+  for (let i = 0; i < m; i++) c.set(b.data, i * n)
+  gemmNN(x.data, w.data, c, m, k, n)
+  return make([m, n], x.dtype, c)
+}
+
+const columnSums = (a: Tensor): Tensor => {
+  const [m, n] = matrixDims(a, 'columnSums')
+  const acc = new Float64Array(n)
+  const A = a.data
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + (A[r + j] as number)
+  }
+  const out = alloc(a.dtype, n)
+  out.set(acc)
+  return make([n], a.dtype, out)
+}
+
+const rowSums = (a: Tensor): Tensor => {
+  const [m, n] = matrixDims(a, 'rowSums')
+  const A = a.data
+  const out = alloc(a.dtype, m)
+  for (let i = 0; i < m; i++) {
+    let s = 0
+    for (let j = 0; j < n; j++) s += A[i * n + j] as number
+    out[i] = s
+  }
+  return make([m], a.dtype, out)
+}
+
+const scaleRows = (a: Tensor, v: Tensor): Tensor => {
+  const [m, n] = matrixDims(a, 'scaleRows')
+  if (v.shape.length !== 1 || v.shape[0] !== m) throw new ShapeError('scaleRows vector', `[${m}]`, v.shape)
+  const A = a.data
+  const out = alloc(a.dtype, m * n)
+  for (let i = 0; i < m; i++) {
+    const s = v.data[i] as number
+    for (let j = 0; j < n; j++) out[i * n + j] = (A[i * n + j] as number) * s
+  }
+  return make([m, n], a.dtype, out)
+}
+
+const map = (a: Tensor, f: (x: number) => number): Tensor => {
+  const A = a.data
+  const out = alloc(a.dtype, A.length)
+  for (let i = 0; i < A.length; i++) out[i] = f(A[i] as number)
+  return make(a.shape, a.dtype, out)
+}
+
+const zipWith = (a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor => {
+  checkSame('zipWith', a, b)
+  const A = a.data
+  const B = b.data
+  const out = alloc(a.dtype, A.length)
+  for (let i = 0; i < A.length; i++) out[i] = f(A[i] as number, B[i] as number)
+  return make(a.shape, a.dtype, out)
+}
+
+const zipWith3 = (a: Tensor, b: Tensor, c: Tensor, f: (x: number, y: number, z: number) => number): Tensor => {
+  checkSame('zipWith3', a, b)
+  checkSame('zipWith3', a, c)
+  const A = a.data
+  const B = b.data
+  const C = c.data
+  const out = alloc(a.dtype, A.length)
+  for (let i = 0; i < A.length; i++) out[i] = f(A[i] as number, B[i] as number, C[i] as number)
+  return make(a.shape, a.dtype, out)
+}
+
+const rowMax = (A: Data, r: number, n: number): number => {
+  let mx = -Infinity
+  for (let j = 0; j < n; j++) mx = Math.max(mx, A[r + j] as number)
+  return mx
+}
+
+const softmaxRows = (a: Tensor): Tensor => {
+  const [m, n] = matrixDims(a, 'softmaxRows')
+  const A = a.data
+  const out = alloc(a.dtype, m * n)
+  const e = new Float64Array(n)
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    const mx = rowMax(A, r, n)
+    let s = 0
+    for (let j = 0; j < n; j++) {
+      const v = Math.exp((A[r + j] as number) - mx)
+      e[j] = v
+      s += v
+    }
+    for (let j = 0; j < n; j++) out[r + j] = (e[j] as number) / s
+  }
+  return make([m, n], a.dtype, out)
+}
+
+const softmaxRowsBackward = (y: Tensor, dy: Tensor): Tensor => {
+  checkSame('softmaxRowsBackward', y, dy)
+  const [m, n] = matrixDims(y, 'softmaxRowsBackward')
+  const Y = y.data
+  const D = dy.data
+  const out = alloc(y.dtype, m * n)
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    let s = 0
+    for (let j = 0; j < n; j++) s += (D[r + j] as number) * (Y[r + j] as number)
+    for (let j = 0; j < n; j++) out[r + j] = (Y[r + j] as number) * ((D[r + j] as number) - s)
+  }
+  return make([m, n], y.dtype, out)
+}
+
+const logSumExpRows = (a: Tensor): Tensor => {
+  const [m, n] = matrixDims(a, 'logSumExpRows')
+  const A = a.data
+  const out = alloc(a.dtype, m)
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    const mx = rowMax(A, r, n)
+    let s = 0
+    for (let j = 0; j < n; j++) s += Math.exp((A[r + j] as number) - mx)
+    out[i] = mx + Math.log(s)
+  }
+  return make([m], a.dtype, out)
+}
+
+const argmaxRows = (a: Tensor): number[] => {
+  const [m, n] = matrixDims(a, 'argmaxRows')
+  const A = a.data
+  const out: number[] = new Array<number>(m)
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    let best = 0
+    for (let j = 1; j < n; j++) if ((A[r + j] as number) > (A[r + best] as number)) best = j
+    out[i] = best
+  }
+  return out
+}
+
+const sum = (a: Tensor): number => {
+  let s = 0
+  const A = a.data
+  for (let i = 0; i < A.length; i++) s += A[i] as number
+  return s
+}
+
+const dot = (a: Tensor, b: Tensor): number => {
+  checkSame('dot', a, b)
+  let s = 0
+  const A = a.data
+  const B = b.data
+  for (let i = 0; i < A.length; i++) s += (A[i] as number) * (B[i] as number)
+  return s
+}
+
+const concatColumns = (a: Tensor, b: Tensor): Tensor => {
+  const [m, n1] = matrixDims(a, 'concatColumns left')
+  const [mb, n2] = matrixDims(b, 'concatColumns right')
+  if (mb !== m) throw new ShapeError('concatColumns right', `[${m}, n]`, b.shape)
+  sameDType('concatColumns', a, b)
+  const n = n1 + n2
+  const out = alloc(a.dtype, m * n)
+  for (let i = 0; i < m; i++) {
+    out.set(a.data.subarray(i * n1, (i + 1) * n1), i * n)
+    out.set(b.data.subarray(i * n2, (i + 1) * n2), i * n + n1)
+  }
+  return make([m, n], a.dtype, out)
+}
+
+const sliceColumns = (a: Tensor, start: number, end: number): Tensor => {
+  const [m, n] = matrixDims(a, 'sliceColumns')
+  if (start < 0 || end > n || start > end) throw new ShapeError('sliceColumns', `columns ${start}..${end} inside`, a.shape)
+  const w = end - start
+  const out = alloc(a.dtype, m * w)
+  for (let i = 0; i < m; i++) out.set(a.data.subarray(i * n + start, i * n + end), i * w)
+  return make([m, w], a.dtype, out)
+}
+
+/**
+ * Plain TypeScript kernels: the reference every other backend is checked against.
+ * @category instances
+ */
+export const reference: Kernels = {
+  name: 'reference',
+  matmul,
+  matmulTransposeB,
+  matmulTransposeA,
+  affine,
+  addRowVector,
+  rowSums,
+  scaleRows,
+  columnSums,
+  map,
+  zipWith,
+  zipWith3,
+  softmaxRows,
+  softmaxRowsBackward,
+  logSumExpRows,
+  argmaxRows,
+  sum,
+  dot,
+  concatColumns,
+  sliceColumns
+}
