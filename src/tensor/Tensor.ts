@@ -172,6 +172,15 @@ export const gatherRows = (t: Tensor, indices: ArrayLike<number>): Tensor => {
   return { shape: [indices.length, ...t.shape.slice(1)], dtype: t.dtype, data }
 }
 
+/** A copy of `t` with element `index` (row-major) replaced by `value`. @category combinators */
+export const withElement = (t: Tensor, index: number, value: number): Tensor => {
+  if (!(index >= 0 && index < t.data.length)) throw new ShapeError('Tensor.withElement', `index in [0, ${t.data.length})`, [index])
+  const data = alloc(t.dtype, t.data.length)
+  data.set(t.data)
+  data[index] = value
+  return { shape: t.shape, dtype: t.dtype, data }
+}
+
 /** Exact equality of shape, dtype and every value. @category utils */
 export const equals = (a: Tensor, b: Tensor): boolean =>
   a.dtype === b.dtype && sameShape(a.shape, b.shape) && a.data.every((v, i) => Object.is(v, b.data[i]))

@@ -1,0 +1,42 @@
+/**
+ * Composition laws as pure predicates: identity and associativity, forward and backward.
+ *
+ * Composites nest params differently (`[[pf, pg], ph]` against `[pf, [pg, ph]]`), so behaviour is
+ * compared on outputs, input gradients and the *flattened* parameter gradients, bit for bit.
+ *
+ * @since 0.1.0
+ */
+import type { AnyLayer, Context } from '../layers/Layer.ts'
+import { type Tensor, equals } from '../tensor/Tensor.ts'
+import * as Tree from '../tree/Tree.ts'
+
+/** What a layer does on one input: output, input gradient, flattened parameter gradients. @category model */
+export interface Behaviour {
+  readonly y: Tensor
+  readonly dx: Tensor
+  readonly dparams: ReadonlyArray<Tensor>
+}
+
+/**
+ * Runs `layer` forward on `x` and backward on `dy`.
+ * @category laws
+ */
+export const behaviour = (layer: AnyLayer, params: Tree.Tree, state: Tree.Tree, x: Tensor, dy: Tensor, ctx: Context): Behaviour => {
+  const f = layer.apply(params, state, x, ctx)
+  const g = f.backward(dy)
+  return { y: f.y, dx: g.dx, dparams: Tree.leaves(g.dparams as Tree.Tree).map((l) => l.tensor) }
+}
+
+/**
+ * Bit-for-bit equality of two behaviours.
+ * @category laws
+ * @example
+ * import { Laws, Layers, Random, Tensor } from 'nn-ts'
+ * const f = Layers.dense(2, 2)
+ * const { params } = f.init(Random.key(0))
+ * const x = Tensor.fromRows([[1, 2]]), ctx = { mode: 'train' as const, key: Random.key(1) }
+ * const a = Laws.behaviour(Layers.sequential(Layers.identity(), f), [[], params], [[], []], x, x, ctx)
+ * Laws.sameBehaviour(a, Laws.behaviour(f, params, [], x, x, ctx)) // true
+ */
+export const sameBehaviour = (a: Behaviour, b: Behaviour): boolean =>
+  equals(a.y, b.y) && equals(a.dx, b.dx) && a.dparams.length === b.dparams.length && a.dparams.every((t, i) => equals(t, b.dparams[i] as Tensor))

@@ -1,0 +1,6 @@
+/**
+ * The law kit: predicates users can run on their own layers, losses and optimizers.
+ * @since 0.1.0
+ */
+export * from './gradcheck.ts'
+export * from './category.ts'
