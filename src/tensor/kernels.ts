@@ -23,6 +23,8 @@ export interface Kernels {
   readonly affine: (x: Tensor, w: Tensor, b: Tensor) => Tensor
   /** `a + v` with the vector `v: [n]` added to every row of `a: [m, n]`. */
   readonly addRowVector: (a: Tensor, v: Tensor) => Tensor
+  /** `a ⊙ v` with the vector `v: [n]` multiplying every row of `a: [m, n]`. */
+  readonly mulRowVector: (a: Tensor, v: Tensor) => Tensor
   /** Sum of each row: `[m, n]` → `[m]`. */
   readonly rowSums: (a: Tensor) => Tensor
   /** Row `i` of `a: [m, n]` times `v[i]` for `v: [m]`. */
@@ -184,6 +186,18 @@ const addRowVector = (a: Tensor, v: Tensor): Tensor => {
   for (let i = 0; i < m; i++) {
     const r = i * n
     for (let j = 0; j < n; j++) out[r + j] = (A[r + j] as number) + (V[j] as number)
+  }
+  return make([m, n], a.dtype, out)
+}
+
+const mulRowVector = (a: Tensor, v: Tensor): Tensor => {
+  const [m, n] = rowVectorDims('mulRowVector', a, v)
+  const out = alloc(a.dtype, m * n)
+  const A = a.data
+  const V = v.data
+  for (let i = 0; i < m; i++) {
+    const r = i * n
+    for (let j = 0; j < n; j++) out[r + j] = (A[r + j] as number) * (V[j] as number)
   }
   return make([m, n], a.dtype, out)
 }
@@ -378,6 +392,7 @@ export const reference: Kernels = {
   matmulTransposeA,
   affine,
   addRowVector,
+  mulRowVector,
   rowSums,
   scaleRows,
   columnSums,
