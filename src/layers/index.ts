@@ -5,3 +5,5 @@
 export * from './Layer.ts'
 export * from './dense.ts'
 export * from './activations.ts'
+export * from './batchNorm.ts'
+export * from './dropout.ts'

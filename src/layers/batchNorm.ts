@@ -1,0 +1,99 @@
+/**
+ * Batch normalization (Ioffe & Szegedy 2015; HW1 §3.3 and appendix C) with running statistics kept in
+ * layer state, so they are threaded like any other state and never mutated.
+ *
+ * @since 0.1.0
+ */
+import * as Init from '../init/Initializer.ts'
+import { kernels as K } from '../tensor/backend.ts'
+import { type Tensor, ShapeError } from '../tensor/Tensor.ts'
+import type { Layer } from './Layer.ts'
+
+/** Learned per-feature scale `gamma` and shift `beta`. @category model */
+export type BatchNormParams = { readonly gamma: Tensor; readonly beta: Tensor }
+
+/** Running estimates of the per-feature mean and (biased) variance, used in eval mode. @category model */
+export type BatchNormState = { readonly runningMean: Tensor; readonly runningVar: Tensor }
+
+/** @category model */
+export interface BatchNormOptions {
+  /**
+   * The weight of the *old* running statistic in each update, HW1's α:
+   * `E[x] ← keepRunning · E[x] + (1 − keepRunning) · μ_B` (likewise the variance). Default 0.9.
+   * Flax calls this `momentum`; PyTorch's `momentum` is `1 − keepRunning`.
+   */
+  readonly keepRunning?: number
+  /** Added to the variance before the square root (HW1 uses 1e-8, the default). */
+  readonly eps?: number
+}
+
+/**
+ * BatchNorm over the features of `[batch, features]`. Train mode normalizes with the batch's mean and
+ * variance and returns updated running statistics; eval mode normalizes with the running statistics and
+ * returns the state unchanged.
+ *
+ * @category constructors
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const block = Layers.sequential(Layers.dense(784, 256), Layers.batchNorm(256), Layers.relu())
+ */
+export const batchNorm = <const N extends number>(features: N, options: BatchNormOptions = {}): Layer<BatchNormParams, BatchNormState, N, N> => {
+  const keep = options.keepRunning ?? 0.9
+  const eps = options.eps ?? 1e-8
+  if (!Number.isInteger(features) || features <= 0) throw new RangeError(`batchNorm: features must be a positive integer, got ${features}`)
+  if (!(keep >= 0 && keep <= 1)) throw new RangeError(`batchNorm: keepRunning must be in [0, 1], got ${keep}`)
+  if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`)
+  const name = `batchNorm(${features})`
+  const invStd = (variance: Tensor): Tensor => K.map(variance, (v) => 1 / Math.sqrt(v + eps))
+  return {
+    name,
+    inWidth: features,
+    outWidth: features,
+    node: { op: 'batchNorm', attrs: { features, keepRunning: keep, eps } },
+    init: (key, dtype = 'float32') => ({
+      params: { gamma: Init.ones(key, [features], dtype), beta: Init.zeros(key, [features], dtype) },
+      state: { runningMean: Init.zeros(key, [features], dtype), runningVar: Init.ones(key, [features], dtype) }
+    }),
+    apply: ({ gamma, beta }, state, x, ctx) => {
+      if (x.shape.length !== 2 || x.shape[1] !== features) throw new ShapeError(name, `[batch, ${features}]`, x.shape)
+      const m = x.shape[0] as number
+      if (ctx.mode === 'eval') {
+        const scale = invStd(state.runningVar)
+        const xhat = K.mulRowVector(K.addRowVector(x, K.map(state.runningMean, (v) => -v)), scale)
+        return {
+          y: K.addRowVector(K.mulRowVector(xhat, gamma), beta),
+          state,
+          backward: (dy) => ({
+            dx: K.mulRowVector(dy, K.zipWith(gamma, scale, (g, s) => g * s)),
+            dparams: { gamma: K.columnSums(K.zipWith(dy, xhat, (d, h) => d * h)), beta: K.columnSums(dy) }
+          })
+        }
+      }
+      if (m < 2) throw new ShapeError(`${name} in train mode`, 'a batch of at least 2 rows (batch statistics)', x.shape)
+      const mean = K.map(K.columnSums(x), (s) => s / m)
+      const centered = K.addRowVector(x, K.map(mean, (v) => -v))
+      const variance = K.map(K.columnSums(K.zipWith(centered, centered, (a, b) => a * b)), (s) => s / m)
+      const scale = invStd(variance)
+      const xhat = K.mulRowVector(centered, scale)
+      const next: BatchNormState = {
+        runningMean: K.zipWith(state.runningMean, mean, (r, b) => keep * r + (1 - keep) * b),
+        runningVar: K.zipWith(state.runningVar, variance, (r, b) => keep * r + (1 - keep) * b)
+      }
+      return {
+        y: K.addRowVector(K.mulRowVector(xhat, gamma), beta),
+        state: next,
+        backward: (dy) => {
+          // HW1 appendix C, collapsed: dx = (1/σ)(dx̂ − mean(dx̂) − x̂ ⊙ mean(dx̂ ⊙ x̂)), per feature.
+          const dxhat = K.mulRowVector(dy, gamma)
+          const meanDxhat = K.map(K.columnSums(dxhat), (s) => -s / m)
+          const meanDxhatXhat = K.map(K.columnSums(K.zipWith(dxhat, xhat, (a, b) => a * b)), (s) => -s / m)
+          const inner = K.zipWith(K.addRowVector(dxhat, meanDxhat), K.mulRowVector(xhat, meanDxhatXhat), (a, b) => a + b)
+          return {
+            dx: K.mulRowVector(inner, scale),
+            dparams: { gamma: K.columnSums(K.zipWith(dy, xhat, (d, h) => d * h)), beta: K.columnSums(dy) }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Inverted dropout: in train mode each feature is zeroed with probability `rate` and the survivors are
+ * scaled by `1 / (1 − rate)`, so eval mode is the identity. The mask comes from the context's key, so
+ * the same key gives the same mask.
+ *
+ * @since 0.1.0
+ */
+import * as Random from '../random/Key.ts'
+import { kernels as K } from '../tensor/backend.ts'
+import type { Empty, Layer, Same } from './Layer.ts'
+
+/**
+ * @category constructors
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(784, 800), Layers.relu(), Layers.dropout(0.5), Layers.dense(800, 10))
+ */
+export const dropout = (rate: number): Layer<Empty, Empty, Same, Same> => {
+  if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`)
+  const keepScale = 1 / (1 - rate)
+  return {
+    name: `dropout(${rate})`,
+    inWidth: 'same',
+    outWidth: 'same',
+    node: { op: 'dropout', attrs: { rate } },
+    init: () => ({ params: [], state: [] }),
+    apply: (_p, state, x, ctx) => {
+      if (ctx.mode === 'eval' || rate === 0) return { y: x, state, backward: (dy) => ({ dx: dy, dparams: [] }) }
+      const mask = K.map(Random.uniform(ctx.key, x.shape, 0, 1, x.dtype), (u) => (u >= rate ? keepScale : 0))
+      return {
+        y: K.zipWith(x, mask, (a, b) => a * b),
+        state,
+        backward: (dy) => ({ dx: K.zipWith(dy, mask, (a, b) => a * b), dparams: [] })
+      }
+    }
+  }
+}
