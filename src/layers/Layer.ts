@@ -78,6 +78,23 @@ export interface Layer<P extends Tree, S extends Tree, In extends Width = number
   readonly apply: (params: P, state: S, x: Tensor, ctx: Context) => Forward<P, S>
 }
 
+/**
+ * Gradients whose `dx` is computed only when read, at most once. A trainer never reads the network's
+ * input gradient, so the first layer's widest product (`dy Wᵀ` for 784 inputs) is skipped. The
+ * memo lives in the closure of one backward call and cannot be observed.
+ * @category constructors
+ */
+export const lazyDx = <P>(dx: () => Tensor, dparams: P): Gradients<P> => {
+  let memo: Tensor | undefined
+  return {
+    get dx() {
+      memo ??= dx()
+      return memo
+    },
+    dparams
+  }
+}
+
 /** A layer of any params, state and widths. @category model */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyLayer = Layer<any, any, any, any>
@@ -205,12 +222,15 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
         backward: (dy) => {
           const dps: Tree[] = new Array<Tree>(ls.length)
           let g = dy
+          let first: Gradients<Tree> = { dx: dy, dparams: [] }
           for (let i = ls.length - 1; i >= 0; i--) {
             const r = within(`sequential[${i}] backward`, () => (backs[i] as (dy: Tensor) => Gradients<Tree>)(g))
-            g = r.dx
             dps[i] = r.dparams
+            // The first layer's dx stays lazy: only a caller that wants the input gradient pays for it.
+            if (i > 0) g = r.dx
+            else first = r
           }
-          return { dx: g, dparams: dps as unknown as ParamsTuple<Ls> }
+          return lazyDx(() => first.dx, dps as unknown as ParamsTuple<Ls>)
         }
       }
     }

@@ -7,7 +7,7 @@ import * as Init from '../init/Initializer.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, ShapeError } from '../tensor/Tensor.ts'
-import type { Empty, Layer } from './Layer.ts'
+import { type Empty, type Layer, lazyDx } from './Layer.ts'
 
 /** @category model */
 export type DenseParams = { readonly W: Tensor; readonly b: Tensor }
@@ -58,7 +58,7 @@ export const dense = <const In extends number, const Out extends number>(
           if (dy.shape.length !== 2 || dy.shape[0] !== x.shape[0] || dy.shape[1] !== outFeatures) {
             throw new ShapeError(`${name} backward`, `[${x.shape[0]}, ${outFeatures}]`, dy.shape)
           }
-          return { dx: K.matmulTransposeB(dy, W), dparams: { W: K.matmulTransposeA(x, dy), b: K.columnSums(dy) } }
+          return lazyDx(() => K.matmulTransposeB(dy, W), { W: K.matmulTransposeA(x, dy), b: K.columnSums(dy) })
         }
       }
     }
