@@ -1,0 +1,379 @@
+/**
+ * Export a network to a standard ONNX model (`.onnx`, a serialized `ModelProto`) for inference in
+ * onnxruntime, netron or any other ONNX consumer.
+ *
+ * The exporter reads the layer's structural `node` description together with its params and state,
+ * so it sees exactly what `Layers.predict` computes in eval mode:
+ *
+ * | layer op                 | ONNX                                                       |
+ * | ------------------------ | ---------------------------------------------------------- |
+ * | `dense`                  | `Gemm` (`W` stays `[in, out]`, so `transB = 0`)            |
+ * | `relu`, `sigmoid`, `tanh`| `Relu`, `Sigmoid`, `Tanh`                                  |
+ * | `leakyRelu`, `elu`       | `LeakyRelu`, `Elu` (with `alpha`)                          |
+ * | `softplus`, `softmax`    | `Softplus`, `Softmax(axis = 1)`                            |
+ * | `gelu` (tanh form)       | `Mul`/`Add`/`Tanh` primitives (no `Gelu` before opset 20)  |
+ * | `identity`, `dropout`    | `Identity` (dropout is the identity in eval mode)          |
+ * | `batchNorm`              | `BatchNormalization` with the running statistics, `epsilon`|
+ * | `residual`, `concat`     | `Add`, `Concat(axis = 1)`                                  |
+ * | `sequential`             | its children, in order                                     |
+ *
+ * Any other op (a custom `Layers.elementwise`, say) is refused with an error naming the op and where it
+ * sits in the network, rather than exporting a model that computes something else.
+ *
+ * Schema: field numbers and enums follow `onnx/onnx.proto` at IR version 7 (ONNX 1.8, the release that
+ * introduced opset 13); only fields that exist unchanged in every later IR version are written, so the
+ * `ir_version` stamped on the model is simply the one that goes with the requested opset. Weights are
+ * always stored as float32 `raw_data` (little-endian), whatever the params' dtype.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/Either'
+import type { Layer, Node, Width } from '../layers/Layer.ts'
+import { type Tensor, showShape } from '../tensor/Tensor.ts'
+import { type Tree, isTensor } from '../tree/Tree.ts'
+import * as Pb from './protobuf.ts'
+
+// model
+
+/** @category model */
+export interface OnnxOptions {
+  /** Name of the graph input (default `input`). */
+  readonly inputName?: string
+  /** Name of the graph output (default `output`). */
+  readonly outputName?: string
+  /** ONNX opset of the default domain, 13 to 23 (default 13). */
+  readonly opset?: number
+  /** Name of the graph (default `nn-ts`). */
+  readonly graphName?: string
+}
+
+/**
+ * Why a network could not be exported. `path` locates the layer, e.g. `sequential[2] > residual`.
+ * @category model
+ */
+export interface OnnxExportError {
+  readonly _tag: 'UnsupportedOp' | 'InvalidParams' | 'InvalidOptions'
+  readonly path: string
+  readonly message: string
+}
+
+/** Opsets this exporter knows the IR version of. @category constants */
+export const supportedOpsets = { min: 13, max: 23 } as const
+
+/** The layer ops `toOnnx` can translate. @category constants */
+export const supportedOps: ReadonlyArray<string> = [
+  'sequential',
+  'dense',
+  'batchNorm',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'leakyRelu',
+  'elu',
+  'softplus',
+  'gelu',
+  'softmax',
+  'identity',
+  'dropout',
+  'residual',
+  'concat'
+]
+
+// IR building (local to one export)
+
+type Attribute =
+  | { readonly name: string; readonly kind: 'float'; readonly value: number }
+  | { readonly name: string; readonly kind: 'int'; readonly value: number }
+
+interface GraphNode {
+  readonly opType: string
+  readonly name: string
+  readonly inputs: ReadonlyArray<string>
+  readonly outputs: ReadonlyArray<string>
+  readonly attributes: ReadonlyArray<Attribute>
+}
+
+interface Initializer {
+  readonly name: string
+  readonly dims: ReadonlyArray<number>
+  readonly values: ArrayLike<number>
+}
+
+/** Thrown inside one export and turned into a `Left` at its boundary; never escapes `toOnnx`. */
+class Failure extends Error {
+  constructor(readonly error: OnnxExportError) {
+    super(error.message)
+  }
+}
+
+const fail = (_tag: OnnxExportError['_tag'], path: string, message: string): never => {
+  throw new Failure({ _tag, path, message: `toOnnx: ${path === '' ? '' : `${path}: `}${message}` })
+}
+
+/**
+ * Collects nodes and initializers while the network is walked. It is created, filled and read inside a
+ * single `toOnnx` call, so the mutation cannot be observed from outside.
+ */
+class GraphBuilder {
+  readonly nodes: GraphNode[] = []
+  readonly initializers: Initializer[] = []
+  private readonly used = new Set<string>()
+  private readonly constants = new Map<number, string>()
+  private count = 0
+
+  constructor(reserved: ReadonlyArray<string>) {
+    for (const r of reserved) this.used.add(r)
+  }
+
+  /** A value or node name not used before (the input and output names are reserved). */
+  fresh(prefix: string): string {
+    let name: string
+    do name = `${prefix}_${this.count++}`
+    while (this.used.has(name))
+    this.used.add(name)
+    return name
+  }
+
+  node(opType: string, inputs: ReadonlyArray<string>, attributes: ReadonlyArray<Attribute> = []): string {
+    const output = this.fresh(opType)
+    this.nodes.push({ opType, name: `${output}_node`, inputs, outputs: [output], attributes })
+    return output
+  }
+
+  tensor(path: string, t: Tensor): string {
+    const name = this.used.has(path) ? this.fresh(path) : path
+    this.used.add(name)
+    this.initializers.push({ name, dims: t.shape, values: t.data })
+    return name
+  }
+
+  /** A float32 scalar initializer, shared by every node that uses the same value. */
+  scalar(value: number): string {
+    const known = this.constants.get(value)
+    if (known !== undefined) return known
+    const name = this.fresh(`const_${value}`)
+    this.constants.set(value, name)
+    this.initializers.push({ name, dims: [], values: [value] })
+    return name
+  }
+}
+
+// walking the network
+
+const childPath = (path: string, step: string): string => (path === '' ? step : `${path} > ${step}`)
+
+const leaf = (tree: Tree, field: string, path: string, shape: ReadonlyArray<number>): Tensor => {
+  const t = typeof tree === 'object' && tree !== null && !isTensor(tree) && !Array.isArray(tree) ? (tree as { readonly [k: string]: Tree })[field] : undefined
+  if (t === undefined || !isTensor(t)) return fail('InvalidParams', path, `expected a tensor '${field}' of shape ${showShape([...shape])}`)
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    return fail('InvalidParams', path, `'${field}' has shape ${showShape(t.shape)}, expected ${showShape([...shape])}`)
+  }
+  return t
+}
+
+const tuple = (tree: Tree, length: number, what: string, path: string): ReadonlyArray<Tree> => {
+  if (!Array.isArray(tree) || tree.length !== length) return fail('InvalidParams', path, `expected ${what} to be a tuple of ${length}`)
+  return tree as ReadonlyArray<Tree>
+}
+
+const numberAttr = (node: Node, name: string, fallback: number): number => {
+  const v = node.attrs?.[name]
+  return typeof v === 'number' ? v : fallback
+}
+
+const positiveInt = (node: Node, name: string, path: string): number => {
+  const v = node.attrs?.[name]
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) return fail('InvalidParams', path, `${node.op} is missing its '${name}' width`)
+  return v
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI)
+
+/** Emits the nodes computing `node` on the value named `x`; returns the name of the result. */
+const emit = (g: GraphBuilder, node: Node, params: Tree, state: Tree, x: string, path: string, paramPath: string): string => {
+  const here = childPath(path, node.op)
+  const children = node.children ?? []
+  switch (node.op) {
+    case 'sequential': {
+      const ps = tuple(params, children.length, 'params', here)
+      const ss = tuple(state, children.length, 'state', here)
+      return children.reduce(
+        (h, child, i) => emit(g, child, ps[i] as Tree, ss[i] as Tree, h, childPath(path, `sequential[${i}]`), `${paramPath}[${i}]`),
+        x
+      )
+    }
+    case 'dense': {
+      const inF = positiveInt(node, 'in', here)
+      const outF = positiveInt(node, 'out', here)
+      const W = g.tensor(`params${paramPath}.W`, leaf(params, 'W', here, [inF, outF]))
+      const b = g.tensor(`params${paramPath}.b`, leaf(params, 'b', here, [outF]))
+      // W is stored [in, out], the library's convention, so y = x·W + b is Gemm without transposes.
+      return g.node('Gemm', [x, W, b], [
+        { name: 'alpha', kind: 'float', value: 1 },
+        { name: 'beta', kind: 'float', value: 1 },
+        { name: 'transA', kind: 'int', value: 0 },
+        { name: 'transB', kind: 'int', value: 0 }
+      ])
+    }
+    case 'batchNorm': {
+      const n = positiveInt(node, 'features', here)
+      const gamma = g.tensor(`params${paramPath}.gamma`, leaf(params, 'gamma', here, [n]))
+      const beta = g.tensor(`params${paramPath}.beta`, leaf(params, 'beta', here, [n]))
+      const mean = g.tensor(`state${paramPath}.runningMean`, leaf(state, 'runningMean', here, [n]))
+      const variance = g.tensor(`state${paramPath}.runningVar`, leaf(state, 'runningVar', here, [n]))
+      // ONNX's momentum is the weight of the old running value, the same quantity as keepRunning. It
+      // only matters for training; inference uses the running statistics as given.
+      return g.node('BatchNormalization', [x, gamma, beta, mean, variance], [
+        { name: 'epsilon', kind: 'float', value: numberAttr(node, 'eps', 1e-8) },
+        { name: 'momentum', kind: 'float', value: numberAttr(node, 'keepRunning', 0.9) }
+      ])
+    }
+    case 'relu':
+      return g.node('Relu', [x])
+    case 'sigmoid':
+      return g.node('Sigmoid', [x])
+    case 'tanh':
+      return g.node('Tanh', [x])
+    case 'softplus':
+      return g.node('Softplus', [x])
+    case 'leakyRelu':
+      return g.node('LeakyRelu', [x], [{ name: 'alpha', kind: 'float', value: numberAttr(node, 'alpha', 0.01) }])
+    case 'elu':
+      return g.node('Elu', [x], [{ name: 'alpha', kind: 'float', value: numberAttr(node, 'alpha', 1) }])
+    case 'softmax':
+      // Opset 13 changed Softmax to a single axis; rows are samples, so normalize along features.
+      return g.node('Softmax', [x], [{ name: 'axis', kind: 'int', value: 1 }])
+    case 'identity':
+    case 'dropout':
+      return g.node('Identity', [x])
+    case 'gelu': {
+      // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): ONNX has no Gelu before opset 20, and these
+      // primitives give the tanh form exactly in every opset.
+      const x3 = g.node('Mul', [g.node('Mul', [x, x]), x])
+      const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [x3, g.scalar(0.044715)])]), g.scalar(GELU_C)])
+      const onePlusTanh = g.node('Add', [g.node('Tanh', [inner]), g.scalar(1)])
+      return g.node('Mul', [g.node('Mul', [x, g.scalar(0.5)]), onePlusTanh])
+    }
+    case 'residual': {
+      const [child] = children
+      if (child === undefined || children.length !== 1) return fail('InvalidParams', here, 'residual needs exactly one child')
+      const inner = emit(g, child, params, state, x, here, paramPath)
+      return g.node('Add', [x, inner])
+    }
+    case 'concat': {
+      const [f, h] = children
+      if (f === undefined || h === undefined || children.length !== 2) return fail('InvalidParams', here, 'concat needs exactly two children')
+      const ps = tuple(params, 2, 'params', here)
+      const ss = tuple(state, 2, 'state', here)
+      const a = emit(g, f, ps[0] as Tree, ss[0] as Tree, x, childPath(path, 'concat[0]'), `${paramPath}[0]`)
+      const b = emit(g, h, ps[1] as Tree, ss[1] as Tree, x, childPath(path, 'concat[1]'), `${paramPath}[1]`)
+      return g.node('Concat', [a, b], [{ name: 'axis', kind: 'int', value: 1 }])
+    }
+    default:
+      return fail('UnsupportedOp', here, `layer op '${node.op}' has no ONNX translation (supported: ${supportedOps.join(', ')})`)
+  }
+}
+
+// encoding (field numbers of onnx.proto, IR version 7)
+
+const FLOAT = 1 // TensorProto.DataType.FLOAT
+const ATTR_FLOAT = 1 // AttributeProto.AttributeType.FLOAT
+const ATTR_INT = 2 // AttributeProto.AttributeType.INT
+
+/** The IR version released together with an opset (docs/Versioning.md of onnx). */
+const irVersionFor = (opset: number): number => (opset <= 14 ? 7 : opset <= 18 ? 8 : opset <= 20 ? 9 : opset <= 22 ? 10 : 11)
+
+const encodeAttribute = (a: Attribute): Pb.Bytes =>
+  Pb.message(5, [
+    Pb.string(1, a.name),
+    a.kind === 'float' ? Pb.float32(2, a.value) : Pb.int(3, a.value),
+    Pb.int(20, a.kind === 'float' ? ATTR_FLOAT : ATTR_INT)
+  ])
+
+const encodeNode = (n: GraphNode): Pb.Bytes =>
+  Pb.message(1, [
+    ...n.inputs.map((i) => Pb.string(1, i)),
+    ...n.outputs.map((o) => Pb.string(2, o)),
+    Pb.string(3, n.name),
+    Pb.string(4, n.opType),
+    ...n.attributes.map(encodeAttribute)
+  ])
+
+const encodeInitializer = (t: Initializer): Pb.Bytes =>
+  Pb.message(5, [...t.dims.map((d) => Pb.int(1, d)), Pb.int(2, FLOAT), Pb.string(8, t.name), Pb.bytes(9, Pb.float32LE(t.values))])
+
+/** A float32 `ValueInfoProto` whose dimensions are numbers (fixed) or strings (symbolic). */
+const encodeValueInfo = (field: number, name: string, dims: ReadonlyArray<number | string>): Pb.Bytes =>
+  Pb.message(field, [
+    Pb.string(1, name),
+    Pb.message(2, [
+      Pb.message(1, [Pb.int(1, FLOAT), Pb.message(2, dims.map((d) => Pb.message(1, [typeof d === 'number' ? Pb.int(1, d) : Pb.string(2, d)])))])
+    ])
+  ])
+
+const widthDim = (w: Width, symbol: string): number | string => (typeof w === 'number' && Number.isInteger(w) && w > 0 ? w : symbol)
+
+// export
+
+/**
+ * Serializes a network with its params and (eval-mode) state as an ONNX `ModelProto`. The input is
+ * float32 `[batch, inWidth]` with a symbolic batch dimension named `batch`.
+ *
+ * @category exporters
+ * @example
+ * import * as E from 'fp-ts/Either'
+ * import { Layers, Onnx, Random } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(784, 40), Layers.relu(), Layers.dense(40, 10), Layers.softmax())
+ * const { params, state } = net.init(Random.key(0))
+ * const model = Onnx.toOnnx(net, params, state) // Either<OnnxExportError, Uint8Array>
+ * if (E.isRight(model)) console.log(`${model.right.length} bytes`)
+ */
+export const toOnnx = <P extends Tree, S extends Tree>(
+  network: Layer<P, S, Width, Width>,
+  params: P,
+  state: S,
+  options: OnnxOptions = {}
+): E.Either<OnnxExportError, Uint8Array> => {
+  const inputName = options.inputName ?? 'input'
+  const outputName = options.outputName ?? 'output'
+  const opset = options.opset ?? 13
+  if (!Number.isInteger(opset) || opset < supportedOpsets.min || opset > supportedOpsets.max) {
+    return E.left({ _tag: 'InvalidOptions', path: '', message: `toOnnx: opset must be an integer from ${supportedOpsets.min} to ${supportedOpsets.max}, got ${opset}` })
+  }
+  if (inputName === '' || outputName === '' || inputName === outputName) {
+    return E.left({ _tag: 'InvalidOptions', path: '', message: `toOnnx: input and output names must be distinct and non-empty, got '${inputName}' and '${outputName}'` })
+  }
+  try {
+    const g = new GraphBuilder([inputName, outputName])
+    const last = emit(g, network.node, params, state, inputName, '', '')
+    // Name the final value as the caller asked: rename the node that produces it, or, when the
+    // network is empty (the input is the output), add an Identity.
+    const nodes =
+      last === inputName
+        ? [...g.nodes, { opType: 'Identity', name: 'output_node', inputs: [inputName], outputs: [outputName], attributes: [] }]
+        : g.nodes.map((n) => ({
+            ...n,
+            inputs: n.inputs.map((v) => (v === last ? outputName : v)),
+            outputs: n.outputs.map((v) => (v === last ? outputName : v))
+          }))
+    const graph = Pb.message(7, [
+      ...nodes.map(encodeNode),
+      Pb.string(2, options.graphName ?? 'nn-ts'),
+      ...g.initializers.map(encodeInitializer),
+      encodeValueInfo(11, inputName, ['batch', widthDim(network.inWidth, 'features')]),
+      encodeValueInfo(12, outputName, ['batch', widthDim(network.outWidth, 'outputs')])
+    ])
+    return E.right(
+      Pb.concat([
+        Pb.int(1, irVersionFor(opset)),
+        Pb.string(2, 'nn-ts'),
+        Pb.string(3, '0.1.0'),
+        graph,
+        Pb.message(8, [Pb.string(1, ''), Pb.int(2, opset)])
+      ])
+    )
+  } catch (e) {
+    if (e instanceof Failure) return E.left(e.error)
+    throw e
+  }
+}

