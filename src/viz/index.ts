@@ -1,0 +1,12 @@
+/**
+ * Pictures of a training run: learning curves and a confusion matrix (Vega-Lite, rendered headless to
+ * SVG), PNG conversion (resvg), a grid of misclassified digits (pngjs) and a report writer.
+ * @since 0.1.0
+ */
+export * from './render.ts'
+export * from './png.ts'
+export * from './learningCurves.ts'
+export * from './confusionMatrix.ts'
+export * from './misclassifiedGrid.ts'
+export * from './report.ts'
+export * as PixelFont from './pixelFont.ts'

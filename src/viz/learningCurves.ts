@@ -1,0 +1,94 @@
+/**
+ * Learning curves: training and validation loss per epoch, and training and validation error per
+ * epoch, as two side-by-side panels of one chart.
+ *
+ * @since 0.1.0
+ */
+import * as TE from 'fp-ts/TaskEither'
+import type { TopLevelSpec } from 'vega-lite'
+import { type Chart, FONT, renderSvg } from './render.ts'
+
+/**
+ * What a training run records per epoch (one entry per epoch; error = fraction misclassified).
+ * Structurally the trainer's `History`, so a `Train` history can be passed as is.
+ * @category model
+ */
+export interface History {
+  readonly trainLoss: ReadonlyArray<number>
+  readonly trainError: ReadonlyArray<number>
+  readonly valLoss: ReadonlyArray<number>
+  readonly valError: ReadonlyArray<number>
+  readonly seconds: ReadonlyArray<number>
+}
+
+/** One point of a curve in the chart's long-format data. @category model */
+export interface CurvePoint {
+  readonly epoch: number
+  readonly metric: 'loss' | 'error'
+  readonly split: 'train' | 'validation'
+  readonly value: number
+}
+
+/**
+ * The history as long-format rows, epochs counted from 1. Non-finite values (a diverged loss, or a
+ * run without validation) are left out rather than drawn as gaps at infinity.
+ * @category destructors
+ * @example
+ * import { Viz } from 'nn-ts'
+ * Viz.curvePoints({ trainLoss: [0.9], trainError: [0.3], valLoss: [1], valError: [0.35], seconds: [2] }).length // 4
+ */
+export const curvePoints = (history: History): ReadonlyArray<CurvePoint> => {
+  const series: ReadonlyArray<readonly [ReadonlyArray<number>, CurvePoint['metric'], CurvePoint['split']]> = [
+    [history.trainLoss, 'loss', 'train'],
+    [history.valLoss, 'loss', 'validation'],
+    [history.trainError, 'error', 'train'],
+    [history.valError, 'error', 'validation']
+  ]
+  return series.flatMap(([values, metric, split]) =>
+    values.flatMap((value, i) => (Number.isFinite(value) ? [{ epoch: i + 1, metric, split, value }] : []))
+  )
+}
+
+const panel = (metric: CurvePoint['metric'], title: string, yTitle: string, format: string) => ({
+  title,
+  width: 320,
+  height: 220,
+  transform: [{ filter: { field: 'metric', equal: metric } }],
+  mark: { type: 'line' as const, point: true },
+  encoding: {
+    x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+    y: { field: 'value', type: 'quantitative' as const, title: yTitle, axis: { format }, scale: { zero: false } },
+    color: {
+      field: 'split',
+      type: 'nominal' as const,
+      title: null,
+      // Same colours in both panels, train first: the legend reads the same for loss and error.
+      scale: { domain: ['train', 'validation'], range: ['#1f77b4', '#ff7f0e'] }
+    }
+  }
+})
+
+/**
+ * The Vega-Lite spec of the learning curves (for callers who want to restyle it before rendering).
+ * @category constructors
+ */
+export const learningCurvesSpec = (history: History): TopLevelSpec => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title: { text: 'Learning curves', anchor: 'middle' },
+  background: 'white',
+  padding: 12,
+  data: { values: curvePoints(history).map((p) => ({ ...p })) },
+  hconcat: [panel('loss', 'Loss per epoch', 'loss', '.3~f'), panel('error', 'Error per epoch', 'error (% misclassified)', '.1%')],
+  config: { font: FONT, legend: { orient: 'bottom' } }
+})
+
+/**
+ * Renders training/validation loss and training/validation error per epoch to SVG.
+ * @category renderers
+ * @example
+ * import { Viz } from 'nn-ts'
+ * const history = { trainLoss: [0.9, 0.5], trainError: [0.3, 0.15], valLoss: [1, 0.6], valError: [0.35, 0.2], seconds: [2, 2] }
+ * const chart = Viz.learningCurves(history) // TaskEither<Error, { svg }>
+ */
+export const learningCurves = (history: History): TE.TaskEither<Error, Chart> =>
+  TE.map((svg: string) => ({ svg }))(renderSvg(learningCurvesSpec(history)))

@@ -1,0 +1,67 @@
+/**
+ * SVG → PNG with resvg (a Rust SVG renderer, no browser, no canvas).
+ *
+ * resvg draws text only with fonts it can find, and on a machine without system fonts it drops text
+ * silently: axes without numbers. So by default `toPng` first checks, once per process, whether the
+ * system fonts can draw a digit; if not, it converts every `<text>` to paths in the built-in pixel font
+ * (`PixelFont.textToPaths`) before rendering. Labels then always show, and no font is ever downloaded.
+ *
+ * @since 0.1.0
+ */
+import { Resvg } from '@resvg/resvg-js'
+import { textToPaths } from './pixelFont.ts'
+
+/** @category model */
+export interface PngOptions {
+  /** Pixels per SVG unit (default 1: the PNG has the SVG's width and height). */
+  readonly scale?: number
+  /** Fill behind the picture (default white; vega draws its own background too). */
+  readonly background?: string
+  /**
+   * How to draw text: `system` fonts, the built-in `pixel` font, or `auto` (default): system fonts
+   * when they can draw text on this machine, the pixel font otherwise.
+   */
+  readonly text?: 'auto' | 'system' | 'pixel'
+}
+
+const PROBE =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="24"><text x="4" y="20" font-family="sans-serif" font-size="20px" fill="#000">80</text></svg>'
+
+let probed: boolean | undefined
+
+/**
+ * Whether resvg finds a system font that draws text (probed once by rendering "80" and looking for ink).
+ * @category utils
+ */
+export const systemFontsDrawText = (): boolean => {
+  if (probed === undefined) {
+    const pixels = new Resvg(PROBE, { font: { loadSystemFonts: true }, background: 'white' }).render().pixels
+    let ink = 0
+    for (let i = 0; i < pixels.length; i += 4) if ((pixels[i] as number) < 128) ink++
+    probed = ink > 10
+  }
+  return probed
+}
+
+/**
+ * Renders an SVG document to PNG bytes.
+ * @category renderers
+ * @example
+ * import { Viz } from 'nn-ts'
+ * const png = Viz.toPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="4"/></svg>')
+ */
+export const toPng = (svg: string, options: PngOptions = {}): Uint8Array => {
+  const scale = options.scale ?? 1
+  if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`toPng: scale must be a positive number, got ${scale}`)
+  const mode = options.text ?? 'auto'
+  const pixelText = mode === 'pixel' || (mode === 'auto' && !systemFontsDrawText())
+  const source = pixelText ? textToPaths(svg) : svg
+  const png = new Resvg(source, {
+    font: { loadSystemFonts: !pixelText },
+    background: options.background ?? 'white',
+    fitTo: scale === 1 ? { mode: 'original' } : { mode: 'zoom', value: scale }
+  })
+    .render()
+    .asPng()
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength)
+}

@@ -1,0 +1,51 @@
+/**
+ * Vega-Lite → SVG, headless: the spec is compiled to Vega, run in a `View` without a DOM (renderer
+ * `'none'`) and serialized with `toSVG()`. Nothing touches the file system or the network: every chart
+ * in this library carries its data inline.
+ *
+ * Vega renders asynchronously (it may load data or images), so the result is a `TaskEither`; a Vega
+ * failure becomes a `Left` instead of a rejected promise, which a `Task` must never be.
+ *
+ * @since 0.1.0
+ */
+import * as TE from 'fp-ts/TaskEither'
+import * as vega from 'vega'
+import { type TopLevelSpec, compile } from 'vega-lite'
+
+/** A rendered chart. @category model */
+export interface Chart {
+  readonly svg: string
+}
+
+/**
+ * The font stack every chart uses. resvg maps the bare generic `sans-serif` to Arial, and where Arial is
+ * missing (most Linux machines) it falls back to whatever font comes first, often a serif; naming the
+ * usual sans-serif families first keeps the PNGs in a sans-serif wherever one is installed.
+ * @category constants
+ */
+export const FONT = 'Helvetica, Arial, DejaVu Sans, Liberation Sans, sans-serif'
+
+const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)))
+
+/**
+ * Renders a Vega-Lite spec to an SVG string.
+ * @category renderers
+ * @example
+ * import { Viz } from 'nn-ts'
+ * const svg = Viz.renderSvg({
+ *   data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] },
+ *   mark: 'line',
+ *   encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } }
+ * }) // TaskEither<Error, string>
+ */
+export const renderSvg = (spec: TopLevelSpec): TE.TaskEither<Error, string> =>
+  TE.tryCatch(async () => {
+    // Errors only: Vega-Lite's hints (e.g. about dropped non-finite values) are not the caller's problem.
+    const { spec: vegaSpec } = compile(spec, { logger: vega.logger(vega.Error) })
+    const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none', logLevel: vega.Error })
+    try {
+      return await view.toSVG()
+    } finally {
+      view.finalize()
+    }
+  }, toError)
