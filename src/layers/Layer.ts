@@ -76,6 +76,8 @@ export interface Layer<P extends Tree, S extends Tree, In extends Width = number
   readonly node: Node
   readonly init: (key: Random.Key, dtype?: DType) => { readonly params: P; readonly state: S }
   readonly apply: (params: P, state: S, x: Tensor, ctx: Context) => Forward<P, S>
+  /** A chain's layers, in order, with params and state at the same tuple index (for diagnostics). */
+  readonly parts?: ReadonlyArray<AnyLayer>
 }
 
 /**
@@ -197,6 +199,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
     inWidth: (ls[0]?.inWidth ?? 'same') as ChainIn<Ls>,
     outWidth: width as ChainOut<Ls, ChainIn<Ls>>,
     node: { op: 'sequential', children: ls.map((l) => l.node) },
+    parts: ls,
     init: (key, dtype) => {
       const parts = ls.map((l, i) => l.init(Random.fold(key, i), dtype))
       return {
@@ -342,3 +345,27 @@ export const concat = <P1 extends Tree, S1 extends Tree, P2 extends Tree, S2 ext
  */
 export const predict = <P extends Tree, S extends Tree>(layer: Layer<P, S, Width, Width>, params: P, state: S, x: Tensor): Tensor =>
   layer.apply(params, state, x, { mode: 'eval', key: Random.key(0) }).y
+
+/**
+ * Where a forward pass first produces NaN or ±Infinity: the path of the innermost layer whose output
+ * is non-finite although its input was finite, e.g. `[2] dense(40→30)`; `undefined` if the output is
+ * finite. Walks into chains through `parts`, with the same keys `sequential` gives its parts.
+ * @category destructors
+ */
+export const locateNonFinite = (layer: AnyLayer, params: Tree, state: Tree, x: Tensor, ctx: Context): string | undefined => {
+  const finite = (t: Tensor): boolean => t.data.every((v) => Number.isFinite(v))
+  if (!finite(x)) return 'input'
+  const parts = layer.parts
+  if (parts === undefined) return finite(layer.apply(params, state, x, ctx).y) ? undefined : layer.name
+  let h = x
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as AnyLayer
+    const p = (params as readonly Tree[])[i] as Tree
+    const s = (state as readonly Tree[])[i] as Tree
+    const partCtx = { mode: ctx.mode, key: Random.fold(ctx.key, i) }
+    const y = part.apply(p, s, h, partCtx).y
+    if (!finite(y)) return `[${i}] ${locateNonFinite(part, p, s, h, partCtx) ?? part.name}`
+    h = y
+  }
+  return undefined
+}
