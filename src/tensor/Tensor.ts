@@ -194,3 +194,48 @@ export const isFinite = (t: Tensor): boolean => {
 
 /** Shape as text, e.g. `[100, 784]`. @category utils */
 export const showShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`
+
+/**
+ * Copies numbers through `f` into a new tensor in one pass. The data layer uses it to turn 47 million
+ * bytes into scaled floats without an intermediate tensor.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.fromArrayWith([1, 2], new Uint8Array([0, 255]), (x) => x / 255) // [[0, 1]]
+ */
+export const fromArrayWith = (
+  shape: readonly number[],
+  values: ArrayLike<number>,
+  f: (x: number) => number,
+  dtype: DType = 'float32'
+): Tensor => {
+  checkShape(shape)
+  if (values.length !== sizeOf(shape)) {
+    throw new ShapeError('Tensor.fromArrayWith', `${sizeOf(shape)} values for shape [${shape.join(', ')}]`, [values.length])
+  }
+  const data = alloc(dtype, values.length)
+  for (let i = 0; i < values.length; i++) data[i] = f(values[i] as number)
+  return { shape: [...shape], dtype, data }
+}
+
+/**
+ * A `[n, width]` tensor whose row `i` is 1 at column `indices[i]` and 0 elsewhere (one-hot rows).
+ * Throws a `RangeError` for an index that is not an integer in `[0, width)`.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.oneHotRows([2, 0], 3) // [[0, 0, 1], [1, 0, 0]]
+ */
+export const oneHotRows = (indices: ArrayLike<number>, width: number, dtype: DType = 'float32'): Tensor => {
+  if (!Number.isInteger(width) || width < 0) throw new RangeError(`Tensor.oneHotRows: width must be a non-negative integer, got ${width}`)
+  const n = indices.length
+  const data = alloc(dtype, n * width)
+  for (let r = 0; r < n; r++) {
+    const c = indices[r] as number
+    if (!(Number.isInteger(c) && c >= 0 && c < width)) {
+      throw new RangeError(`Tensor.oneHotRows: index ${c} at row ${r} is not an integer in [0, ${width})`)
+    }
+    data[r * width + c] = 1
+  }
+  return { shape: [n, width], dtype, data }
+}
