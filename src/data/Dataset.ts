@@ -38,6 +38,9 @@ export interface Dataset {
  * validated the labels and whose inputs cannot be non-finite (bytes scaled to [0, 1]), where scanning
  * 47 million floats again would only cost time.
  * @internal
+ * @example
+ * import { Data, Tensor } from 'nn-ts'
+ * Data.unsafeFromLabelled(Tensor.fromRows([[0.5]]), [0], 1) // no checks: the caller vouches for the parts
  */
 export const unsafeFromLabelled = (inputs: Tensor.Tensor, labels: ReadonlyArray<number>, classes: number): Dataset => ({
   inputs,

@@ -13,7 +13,13 @@ import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import { type DataError, dataError } from './errors.ts'
 
-/** @category model */
+/**
+ * The element types IDX files can hold (dtype codes 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e).
+ * @category model
+ * @example
+ * import { Data } from 'nn-ts'
+ * const pixels: Data.IdxDType = 'uint8'
+ */
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64'
 
 /**
@@ -249,6 +255,10 @@ export const decodeIdxExpecting = (bytes: Uint8Array, name: string, expect: IdxE
  * `bytes`. For loaders that own the bytes and convert the values right away (MNIST's 47 MB of pixels
  * are scaled to floats anyway, so a copy first would only cost time).
  * @internal
+ * @example
+ * import { Data } from 'nn-ts'
+ * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [5, 0] })
+ * Data.decodeIdxView(bytes, 'labels', { what: 'labels', dtypes: ['uint8'], minDims: 1, maxDims: 1 }) // data views `bytes`
  */
 export const decodeIdxView = (bytes: Uint8Array, name: string, expect: IdxExpectation): E.Either<DataError, IdxArray> =>
   decode(bytes, name, expect, false)
