@@ -1,0 +1,197 @@
+/**
+ * Training as a pure state transition.
+ *
+ * `trainStep(network, loss, optimizer)(batch)` is a `State<TrainState, Either<TrainingError, StepMetrics>>`:
+ * forward in train mode, loss, backward, optimizer update. If anything non-finite appears, the step
+ * returns `Left` naming the step and the place, and the state it returns is the last good one.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/Either'
+import type { State } from 'fp-ts/State'
+import type { Dataset } from '../data/Dataset.ts'
+import { type Layer, type Width, locateNonFinite } from '../layers/Layer.ts'
+import type { Loss } from '../losses/Loss.ts'
+import { type GradientTransformation, type OptState, applyUpdates } from '../optim/Transform.ts'
+import * as Random from '../random/Key.ts'
+import { kernels as K } from '../tensor/backend.ts'
+import { type Tensor, isFinite } from '../tensor/Tensor.ts'
+import * as Tree from '../tree/Tree.ts'
+
+/** A network as the trainer sees it. @category model */
+export type Network<P extends Tree.Tree, S extends Tree.Tree> = Layer<P, S, Width, Width>
+
+/**
+ * Everything that changes during training, as one immutable value.
+ * @category model
+ */
+export interface TrainState<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
+  readonly params: P
+  /** Layer state, e.g. BatchNorm running statistics. */
+  readonly layerState: S
+  readonly optState: O
+  /** The key the next step draws from (split every step). */
+  readonly rng: Random.Key
+  /** Steps taken so far. */
+  readonly step: number
+}
+
+/** @category model */
+export interface StepMetrics {
+  /** Mean loss over the batch. */
+  readonly loss: number
+  /** Rows whose arg-max prediction differs from the label. */
+  readonly errors: number
+  readonly size: number
+}
+
+/**
+ * Training stopped because a value became NaN or ±Infinity.
+ * @category model
+ */
+export interface NonFiniteError {
+  readonly _tag: 'NonFinite'
+  /** The step (0-based count of steps before it) that produced the value. */
+  readonly step: number
+  /** Where: `forward output`, `loss`, `gradient params[2].W`, `params[0].b` after the update, ... */
+  readonly where: string
+  readonly message: string
+}
+
+/** @category model */
+export type TrainingError = NonFiniteError
+
+const nonFinite = (step: number, where: string): NonFiniteError => ({
+  _tag: 'NonFinite',
+  step,
+  where,
+  message: `non-finite value (NaN or Infinity) at step ${step} in ${where}; the returned state is the last good one (before step ${step})`
+})
+
+/**
+ * The first training state: params and layer state from `network.init`, optimizer state from
+ * `optimizer.init`. One seed determines everything.
+ * @category constructors
+ * @example
+ * import { Layers, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 4), Layers.tanh(), Layers.dense(4, 2))
+ * const s0 = Train.initialState(net, Optim.sgd(0.1), 42)
+ */
+export const initialState = <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(
+  network: Network<P, S>,
+  optimizer: GradientTransformation<O>,
+  seed: number
+): TrainState<P, S, O> => {
+  const [kInit, rng] = Random.split(Random.key(seed))
+  const { params, state } = network.init(kInit)
+  return { params, layerState: state, optState: optimizer.init(params), rng, step: 0 }
+}
+
+/** Number of rows whose arg-max differs from `labels`. @category utils */
+export const countErrors = (predictions: Tensor, labels: ReadonlyArray<number>): number =>
+  K.argmaxRows(predictions).reduce((n, p, i) => n + (p === labels[i] ? 0 : 1), 0)
+
+/**
+ * One optimization step on one batch.
+ * @category combinators
+ * @example
+ * import { Layers, Loss, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 4), Layers.tanh(), Layers.dense(4, 2))
+ * const step = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.1))
+ * // const [metrics, next] = step(batch)(Train.initialState(net, Optim.sgd(0.1), 0))
+ */
+export const trainStep =
+  <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) =>
+  (batch: Dataset): State<TrainState<P, S, O>, E.Either<TrainingError, StepMetrics>> =>
+  (s) => {
+    const [key, rng] = Random.split(s.rng)
+    const fail = (where: string): [E.Either<TrainingError, StepMetrics>, TrainState<P, S, O>] => [E.left(nonFinite(s.step, where)), s]
+    const forward = network.apply(s.params, s.layerState, batch.inputs, { mode: 'train', key })
+    if (!isFinite(forward.y)) {
+      return fail(`forward pass, layer ${locateNonFinite(network, s.params, s.layerState, batch.inputs, { mode: 'train', key }) ?? network.name}`)
+    }
+    const l = loss.apply(forward.y, batch.targets)
+    if (!Number.isFinite(l.value)) return fail(`loss ${loss.name}`)
+    const { dparams } = forward.backward(l.grad)
+    // Backward runs from the output, so the non-finite gradient nearest the output appeared first.
+    const badGrad = Tree.leaves(dparams).filter((l) => !isFinite(l.tensor)).at(-1)?.path
+    if (badGrad !== undefined) return fail(`backward pass, gradient of params${pathSuffix(badGrad)}`)
+    const [updates, optState] = optimizer.update(dparams, s.params)(s.optState)
+    const params = applyUpdates(s.params, updates)
+    const badParam = Tree.firstNonFinite(params)
+    if (badParam !== undefined) return fail(`params${pathSuffix(badParam)} after the optimizer update`)
+    const badState = Tree.firstNonFinite(forward.state)
+    if (badState !== undefined) return fail(`layer state${pathSuffix(badState)}`)
+    const metrics: StepMetrics = { loss: l.value, errors: countErrors(forward.y, batch.labels), size: batch.labels.length }
+    return [E.right(metrics), { params, layerState: forward.state, optState, rng, step: s.step + 1 }]
+  }
+
+const pathSuffix = (path: string): string => (path.startsWith('[') || path === '' ? path : `.${path}`)
+
+/** Totals over several batches. @category model */
+export interface EpochMetrics {
+  /** Mean loss per example. */
+  readonly loss: number
+  /** Fraction of misclassified examples. */
+  readonly error: number
+  readonly size: number
+}
+
+/** Folds step metrics into per-example means. @category utils */
+export const summarize = (steps: ReadonlyArray<StepMetrics>): EpochMetrics => {
+  const size = steps.reduce((n, m) => n + m.size, 0)
+  const lossSum = steps.reduce((n, m) => n + m.loss * m.size, 0)
+  const errors = steps.reduce((n, m) => n + m.errors, 0)
+  return { loss: size === 0 ? Number.NaN : lossSum / size, error: size === 0 ? Number.NaN : errors / size, size }
+}
+
+/**
+ * Runs steps over `batches` in order, stopping at the first `Left` (whose state is the last good one).
+ * A loop, so it is stack-safe for any number of batches. `State.traverseArray` cannot stop early, which
+ * is why this traversal exists.
+ * @category combinators
+ */
+export const traverseSteps =
+  <St, B, Err, A>(step: (b: B) => State<St, E.Either<Err, A>>) =>
+  (batches: ReadonlyArray<B>): State<St, E.Either<Err, ReadonlyArray<A>>> =>
+  (s0) => {
+    const out: A[] = []
+    let s = s0
+    for (const b of batches) {
+      const [r, next] = step(b)(s)
+      if (E.isLeft(r)) return [r, next]
+      out.push(r.right)
+      s = next
+    }
+    return [E.right(out), s]
+  }
+
+/**
+ * One epoch over `batches`: the steps' metrics summarized.
+ * @category combinators
+ */
+export const trainEpoch =
+  <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) =>
+  (batches: ReadonlyArray<Dataset>): State<TrainState<P, S, O>, E.Either<TrainingError, EpochMetrics>> =>
+  (s) => {
+    const [r, next] = traverseSteps(trainStep(network, loss, optimizer))(batches)(s)
+    return [E.map(summarize)(r), next]
+  }
+
+/**
+ * Loss and error of a network in eval mode over a dataset, in batches of `batchSize`.
+ * @category destructors
+ */
+export const evaluate = <P extends Tree.Tree, S extends Tree.Tree>(
+  network: Network<P, S>,
+  loss: Loss,
+  params: P,
+  layerState: S,
+  batches: ReadonlyArray<Dataset>
+): EpochMetrics =>
+  summarize(
+    batches.map((b) => {
+      const y = network.apply(params, layerState, b.inputs, { mode: 'eval', key: Random.key(0) }).y
+      return { loss: loss.apply(y, b.targets).value, errors: countErrors(y, b.labels), size: b.labels.length }
+    })
+  )
