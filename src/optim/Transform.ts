@@ -1,0 +1,208 @@
+/**
+ * Optimizers as values (optax style): a `GradientTransformation` is a pair of pure functions,
+ * `init(params) -> state` and `update(grads, params) -> State<state, updates>`. Transformations
+ * compose with `chain`; `applyUpdates` adds the result to the params (the minus sign of gradient
+ * descent lives in `scaleByLearningRate`, so every step of a chain speaks in "updates").
+ *
+ * States are plain data — records and tuples of tensors and finite numbers (`OptState`) — so a
+ * checkpoint codec can serialize any of them and equality is by value. Hyper-parameters that never
+ * change live in the factory's closure; those a person wants to read (learning rate, step count) live
+ * in the state.
+ *
+ * @since 0.1.0
+ */
+import type { State } from 'fp-ts/State'
+import { kernels as K } from '../tensor/backend.ts'
+import { type Tensor, zeros } from '../tensor/Tensor.ts'
+import * as Tree from '../tree/Tree.ts'
+import { assertFinite } from './internal.ts'
+
+// model
+
+/**
+ * What an optimizer state may hold: tensors, finite numbers, and tuples/records of those. No
+ * functions, class instances or `undefined`, so states serialize generically and compare by value.
+ * Declare state records as type aliases (not interfaces) so they fit the index signature.
+ * @category model
+ * @example
+ * import { type Optim, Tensor } from 'nn-ts'
+ * type MyState = { readonly count: number; readonly velocity: Tensor.Tensor }
+ * const s: MyState = { count: 0, velocity: Tensor.zeros([2]) }
+ * const asState: Optim.OptState = s
+ */
+export type OptState = number | Tensor | ReadonlyArray<OptState> | { readonly [key: string]: OptState }
+
+/**
+ * An optimizer or one step of one. `init` builds the state for a params tree; `update` maps
+ * gradients (or the updates of the previous step in a chain) to updates shaped exactly like them,
+ * threading the state. Both are generic over the params tree, so updates come back typed like params.
+ * @category model
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * type P = { W: Tensor.Tensor; b: Tensor.Tensor }
+ * const params: P = { W: Tensor.fromRows([[1, 2]]), b: Tensor.vector([0]) }
+ * const grads: P = { W: Tensor.fromRows([[0.5, -1]]), b: Tensor.vector([1]) }
+ * const opt = Optim.adam(1e-3)
+ * const s0 = opt.init(params)
+ * const [updates, s1] = opt.update(grads, params)(s0)
+ * const next: P = Optim.applyUpdates(params, updates)
+ */
+export interface GradientTransformation<S extends OptState> {
+  readonly init: <T extends Tree.Tree>(params: T) => S
+  readonly update: <T extends Tree.Tree>(grads: T, params: T) => State<S, T>
+}
+
+/**
+ * The state type of a transformation.
+ * @category model
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.sgd(0.1)
+ * type S = Optim.StateOf<typeof opt> // readonly [Optim.LearningRateState]
+ */
+export type StateOf<G> = G extends GradientTransformation<infer S> ? S : never
+
+/**
+ * The state of a transformation that keeps nothing (the same value as a layer's empty state).
+ * @category model
+ * @example
+ * import type { Optim } from 'nn-ts'
+ * const none: Optim.EmptyState = []
+ */
+export type EmptyState = readonly []
+
+/**
+ * Any transformation, whatever its state (for combinators and law predicates).
+ * @category model
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const all: ReadonlyArray<Optim.AnyTransformation> = [Optim.sgd(0.1), Optim.adam(1e-3)]
+ */
+// `any` rather than `OptState`: the state parameter is invariant (it is read and written), so a
+// transformation with a concrete state is not assignable to one over the whole `OptState` union.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTransformation = GradientTransformation<any>
+
+const empty: EmptyState = []
+
+// constructors
+
+/**
+ * A stateless transformation from a per-leaf function of (update, param). Used by the primitives
+ * that keep no state (scale, weight decay, zeroing).
+ * @category constructors
+ * @example
+ * import { Optim, kernels } from 'nn-ts'
+ * const negate = Optim.stateless((u) => kernels.map(u, (x) => -x))
+ */
+export const stateless = (f: (update: Tensor, param: Tensor, path: string) => Tensor): GradientTransformation<EmptyState> => ({
+  init: () => empty,
+  update: (grads, params) => (s) => [Tree.zipWith(grads, params, f), s]
+})
+
+/**
+ * Passes updates through unchanged; the unit of `chain`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const same = Optim.chain(Optim.identity(), Optim.sgd(0.1)) // behaves as sgd(0.1)
+ */
+export const identity = (): GradientTransformation<EmptyState> => ({
+  init: () => empty,
+  update: (grads) => (s) => [grads, s]
+})
+
+/**
+ * Multiplies every update by the constant `c`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const half = Optim.scale(0.5)
+ */
+export const scale = (c: number): GradientTransformation<EmptyState> => {
+  assertFinite('scale', 'c', c)
+  return {
+    init: () => empty,
+    update: (grads) => (s) => [Tree.map(grads, (u) => K.map(u, (x) => c * x)), s]
+  }
+}
+
+/**
+ * Replaces every update by zeros: the parameters it sees stay where they are. Use it for a frozen
+ * group in `partition`, or through `freeze`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const frozen = Optim.partition((path) => (path.startsWith('[0]') ? 'frozen' : 'train'), {
+ *   frozen: Optim.setToZero(),
+ *   train: Optim.adam(1e-3)
+ * })
+ */
+export const setToZero = (): GradientTransformation<EmptyState> => ({
+  init: () => empty,
+  update: (grads) => (s) => [Tree.map(grads, (u) => zeros(u.shape, u.dtype)), s]
+})
+
+// combinators
+
+/**
+ * The tuple of the states of `Ts`.
+ * @category model
+ * @example
+ * import type { Optim } from 'nn-ts'
+ * type S = Optim.ChainState<[Optim.GradientTransformation<Optim.EmptyState>, Optim.GradientTransformation<Optim.LearningRateState>]>
+ * const s: S = [[], { count: 0, learningRate: 0.1 }]
+ */
+export type ChainState<Ts extends ReadonlyArray<AnyTransformation>> = { readonly [K in keyof Ts]: StateOf<Ts[K]> }
+
+/**
+ * Runs transformations in order, each on the updates of the one before; the state is the tuple of
+ * theirs (in the same order, so the state of a chain reads like the chain). `chain()` is `identity`.
+ * @category combinators
+ * @example
+ * import { Optim } from 'nn-ts'
+ * // Clip, then Adam, then the (negative) learning rate.
+ * const opt = Optim.chain(Optim.clipByGlobalNorm(1), Optim.scaleByAdam(), Optim.scaleByLearningRate(1e-3))
+ */
+export const chain = <Ts extends ReadonlyArray<AnyTransformation>>(...ts: Ts): GradientTransformation<ChainState<Ts>> => ({
+  init: (params) => ts.map((t) => t.init(params)) as unknown as ChainState<Ts>,
+  update: (grads, params) => (s) => {
+    const states = s as unknown as ReadonlyArray<OptState>
+    // A cheap guard for states that come from outside (a checkpoint for another optimizer).
+    if (!Array.isArray(states) || states.length !== ts.length) {
+      throw new TypeError(`chain of ${ts.length}: expected a state tuple of ${ts.length}, got ${describeState(s)}`)
+    }
+    let updates = grads
+    const next = ts.map((t, i) => {
+      const [u, si] = t.update(updates, params)(states[i])
+      updates = u
+      return si
+    })
+    return [updates, next as unknown as ChainState<Ts>]
+  }
+})
+
+// utils
+
+/**
+ * `params + updates`, leaf by leaf (updates already carry the minus sign of descent).
+ * @category utils
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * const p = { w: Tensor.vector([1, 2]) }
+ * Optim.applyUpdates(p, { w: Tensor.vector([-0.5, 0.5]) }) // { w: [0.5, 2.5] }
+ */
+export const applyUpdates = <T extends Tree.Tree>(params: T, updates: T): T =>
+  Tree.zipWith(params, updates, (p, u) => K.zipWith(p, u, (x, y) => x + y))
+
+/**
+ * Zeros shaped (and typed) like `params`: the starting value of every moment.
+ * @category utils
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * Optim.zerosLike({ w: Tensor.vector([1, 2]) }) // { w: [0, 0] }
+ */
+export const zerosLike = <T extends Tree.Tree>(params: T): T => Tree.map(params, (t) => zeros(t.shape, t.dtype))
+
+const describeState = (s: unknown): string =>
+  Array.isArray(s) ? `a tuple of ${s.length}` : s === null ? 'null' : typeof s === 'object' ? `a record {${Object.keys(s).join(', ')}}` : typeof s

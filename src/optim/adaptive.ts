@@ -1,0 +1,99 @@
+/**
+ * Per-coordinate step sizes from running averages of squared gradients: Adam and RMSProp.
+ *
+ * Both divide by a root mean square, so their steps are about one *learning rate* per coordinate
+ * whatever the scale of the gradient: the learning rate is measured in parameter units.
+ *
+ * @since 0.1.0
+ */
+import { kernels as K } from '../tensor/backend.ts'
+import * as Tree from '../tree/Tree.ts'
+import { type GradientTransformation, zerosLike } from './Transform.ts'
+import { assertFinite, assertInRange } from './internal.ts'
+
+/**
+ * `count` updates so far; `mu` and `nu` the running averages of the gradient and its square.
+ * @category model
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * const s: Optim.AdamState = Optim.scaleByAdam().init({ w: Tensor.vector([1]) }) // { count: 0, mu: …, nu: … }
+ */
+export type AdamState = { readonly count: number; readonly mu: Tree.Tree; readonly nu: Tree.Tree }
+
+/**
+ * Adam's hyper-parameters: decay of the first and second moments, and `eps` added to `√v̂`
+ * (`epsRoot` is added under the root, 0 by default).
+ * @category model
+ * @example
+ * import type { Optim } from 'nn-ts'
+ * const slow: Optim.AdamOptions = { b1: 0.9, b2: 0.9999 }
+ */
+export type AdamOptions = { readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly epsRoot?: number }
+
+/**
+ * Adam's scaling (Kingma & Ba): `m ← b1·m + (1−b1)·g`, `v ← b2·v + (1−b2)·g²`,
+ * `u = m̂ / (√(v̂ + epsRoot) + eps)` with `m̂ = m / (1 − b1^t)`, `v̂ = v / (1 − b2^t)`.
+ * Follow it with `scaleByLearningRate` (see `adam`). On the first step `u ≈ sign(g)`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const adam = Optim.chain(Optim.scaleByAdam({ b2: 0.99 }), Optim.scaleByLearningRate(1e-3))
+ */
+export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<AdamState> => {
+  const b1 = options.b1 ?? 0.9
+  const b2 = options.b2 ?? 0.999
+  const eps = options.eps ?? 1e-8
+  const epsRoot = options.epsRoot ?? 0
+  assertInRange('scaleByAdam', 'b1', b1, 0, 1 - Number.EPSILON)
+  assertInRange('scaleByAdam', 'b2', b2, 0, 1 - Number.EPSILON)
+  assertFinite('scaleByAdam', 'eps', eps)
+  assertFinite('scaleByAdam', 'epsRoot', epsRoot)
+  const k1 = 1 - b1
+  const k2 = 1 - b2
+  return {
+    init: (params) => ({ count: 0, mu: zerosLike(params), nu: zerosLike(params) }),
+    update: (grads) => (s) => {
+      const count = s.count + 1
+      // Bias corrections are per step, so they are two scalars, not a pass over the tensors.
+      const c1 = 1 / (1 - b1 ** count)
+      const c2 = 1 / (1 - b2 ** count)
+      const mu = Tree.zipWith(s.mu as typeof grads, grads, (m, g) => K.zipWith(m, g, (a, x) => b1 * a + k1 * x))
+      const nu = Tree.zipWith(s.nu as typeof grads, grads, (v, g) => K.zipWith(v, g, (a, x) => b2 * a + k2 * x * x))
+      const updates = Tree.zipWith(mu, nu, (m, v) => K.zipWith(m, v, (a, b) => (a * c1) / (Math.sqrt(b * c2 + epsRoot) + eps)))
+      return [updates, { count, mu, nu }]
+    }
+  }
+}
+
+/**
+ * The running average of squared gradients.
+ * @category model
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * const s: Optim.RmsState = Optim.scaleByRms().init({ w: Tensor.vector([1]) }) // { nu: { w: [0] } }
+ */
+export type RmsState = { readonly nu: Tree.Tree }
+
+/**
+ * RMSProp's scaling (Hinton): `v ← decay·v + (1−decay)·g²`, `u = g / (√v + eps)`. No bias
+ * correction, so the first steps are larger than later ones (`1/√(1−decay)` times `g/|g|`).
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const rms = Optim.chain(Optim.scaleByRms({ decay: 0.99 }), Optim.scaleByLearningRate(1e-3))
+ */
+export const scaleByRms = (options: { readonly decay?: number; readonly eps?: number } = {}): GradientTransformation<RmsState> => {
+  const decay = options.decay ?? 0.9
+  const eps = options.eps ?? 1e-8
+  assertInRange('scaleByRms', 'decay', decay, 0, 1 - Number.EPSILON)
+  assertFinite('scaleByRms', 'eps', eps)
+  const keep = 1 - decay
+  return {
+    init: (params) => ({ nu: zerosLike(params) }),
+    update: (grads) => (s) => {
+      const nu = Tree.zipWith(s.nu as typeof grads, grads, (v, g) => K.zipWith(v, g, (a, x) => decay * a + keep * x * x))
+      const updates = Tree.zipWith(grads, nu, (g, v) => K.zipWith(g, v, (x, b) => x / (Math.sqrt(b) + eps)))
+      return [updates, { nu }]
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The usual optimizers, each a `chain` of primitives. The learning rate is a number or a `Schedule`
+ * and always sits in the state of the `scaleByLearningRate` step, where `learningRate` and
+ * `stepCount` read it.
+ *
+ * @since 0.1.0
+ */
+import { type AdamOptions, scaleByAdam, scaleByRms } from './adaptive.ts'
+import { scaleByLearningRate } from './learningRate.ts'
+import type { Mask } from './masked.ts'
+import { ema, trace } from './momentum.ts'
+import type { Schedule } from './schedule.ts'
+import { chain } from './Transform.ts'
+import { addDecayedWeights } from './weightDecay.ts'
+
+/**
+ * A learning rate: a constant or a schedule over steps.
+ * @category model
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const rates: Optim.LearningRate[] = [1e-3, Optim.cosineDecay(1e-3, { steps: 1000 })]
+ */
+export type LearningRate = number | Schedule
+
+/**
+ * Plain gradient descent: `W ← W − η∇`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.sgd(0.1)
+ */
+export const sgd = (lr: LearningRate) => chain(scaleByLearningRate(lr))
+
+/**
+ * Classical momentum in the HW1 handout's form (§3.5.3): `v ← βv − η∇; W ← W + v`. The learning
+ * rate is inside the velocity, so a schedule changes only new contributions.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.momentum(0.008, 0.9) // the handout's MLP(..., 0.008, momentum=0.9)
+ */
+export const momentum = (lr: LearningRate, beta: number) => chain(scaleByLearningRate(lr), trace(beta))
+
+/**
+ * Momentum as an exponential moving average, the MLP notes' form:
+ * `v ← m·v + (1 − m)·∇; W ← W − η·v`. Equal to `momentum(η·(1 − m), m)` for a constant rate.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.emaMomentum(0.1, 0.9)
+ */
+export const emaMomentum = (lr: LearningRate, m: number) => chain(ema(m), scaleByLearningRate(lr))
+
+/**
+ * Nesterov momentum in the same form as `momentum`: `v ← βv − η∇; W ← W + βv − η∇` (the
+ * look-ahead step, as PyTorch's `nesterov=True`).
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.nesterov(0.01, 0.9)
+ */
+export const nesterov = (lr: LearningRate, beta: number) => chain(scaleByLearningRate(lr), trace(beta, { nesterov: true }))
+
+/**
+ * Adam (Kingma & Ba) with the paper's defaults `b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.adam(1e-3)
+ * const tuned = Optim.adam(Optim.cosineDecay(1e-3, { steps: 4690 }), { b2: 0.99 })
+ */
+export const adam = (lr: LearningRate, options: AdamOptions = {}) => chain(scaleByAdam(options), scaleByLearningRate(lr))
+
+/**
+ * AdamW options: Adam's, the decoupled `weightDecay` (default 1e-4) and an optional mask of the
+ * leaves to decay (all by default).
+ * @category model
+ * @example
+ * import type { Optim } from 'nn-ts'
+ * const o: Optim.AdamWOptions = { weightDecay: 1e-2, mask: (_path, leaf) => leaf.shape.length === 2 }
+ */
+export type AdamWOptions = AdamOptions & { readonly weightDecay?: number; readonly mask?: Mask }
+
+/**
+ * AdamW (Loshchilov & Hutter): Adam's step plus `weightDecay · W`, both times the learning rate, so
+ * the decay is not rescaled by Adam's denominators.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.adamw(1e-3, { weightDecay: 1e-2 })
+ */
+export const adamw = (lr: LearningRate, options: AdamWOptions = {}) =>
+  chain(scaleByAdam(options), addDecayedWeights(options.weightDecay ?? 1e-4, options.mask), scaleByLearningRate(lr))
+
+/**
+ * RMSProp (Hinton): `v ← decay·v + (1 − decay)·∇²; W ← W − η·∇ / (√v + eps)`.
+ * @category constructors
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.rmsprop(1e-3, { decay: 0.9 })
+ */
+export const rmsprop = (lr: LearningRate, options: { readonly decay?: number; readonly eps?: number } = {}) =>
+  chain(scaleByRms(options), scaleByLearningRate(lr))
