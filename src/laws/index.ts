@@ -4,3 +4,4 @@
  */
 export * from './gradcheck.ts'
 export * from './category.ts'
+export * from './optim.ts'
