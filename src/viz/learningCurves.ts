@@ -1,25 +1,13 @@
 /**
  * Learning curves: training and validation loss per epoch, and training and validation error per
- * epoch, as two side-by-side panels of one chart.
+ * epoch, as two side-by-side panels of one chart, from the trainer's `History` (`Train.fit`).
  *
  * @since 0.1.0
  */
 import * as TE from 'fp-ts/TaskEither'
 import type { TopLevelSpec } from 'vega-lite'
+import type { History } from '../train/fit.ts'
 import { type Chart, FONT, renderSvg } from './render.ts'
-
-/**
- * What a training run records per epoch (one entry per epoch; error = fraction misclassified).
- * Structurally the trainer's `History`, so a `Train` history can be passed as is.
- * @category model
- */
-export interface History {
-  readonly trainLoss: ReadonlyArray<number>
-  readonly trainError: ReadonlyArray<number>
-  readonly valLoss: ReadonlyArray<number>
-  readonly valError: ReadonlyArray<number>
-  readonly seconds: ReadonlyArray<number>
-}
 
 /** One point of a curve in the chart's long-format data. @category model */
 export interface CurvePoint {
