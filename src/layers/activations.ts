@@ -48,8 +48,8 @@ export const sigmoid = (): Activation => elementwise('sigmoid', logistic, (_x, y
 /** `tanh(x)`; `tanh' = 1 − y²`. @category constructors */
 export const tanh = (): Activation => elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y)
 
-/** `max(0, x)`; derivative 1 for x > 0 and 0 otherwise (the HW1 convention at 0). @category constructors */
-export const relu = (): Activation => elementwise('relu', (x) => (x > 0 ? x : 0), (x) => (x > 0 ? 1 : 0), {}, [0])
+/** `max(0, x)` (NaN stays NaN, so failures are not hidden); derivative 1 for x > 0 and 0 otherwise (HW1 at 0). @category constructors */
+export const relu = (): Activation => elementwise('relu', (x) => Math.max(x, 0), (x) => (x > 0 ? 1 : 0), {}, [0])
 
 /** `x` for x > 0, `αx` otherwise (α = 0.01 by default). @category constructors */
 export const leakyRelu = (alpha = 0.01): Activation =>

@@ -105,16 +105,20 @@ export const trainStep =
   (batch: Dataset): State<TrainState<P, S, O>, E.Either<TrainingError, StepMetrics>> =>
   (s) => {
     const [key, rng] = Random.split(s.rng)
-    const fail = (where: string): [E.Either<TrainingError, StepMetrics>, TrainState<P, S, O>] => [E.left(nonFinite(s.step, where)), s]
-    const forward = network.apply(s.params, s.layerState, batch.inputs, { mode: 'train', key })
-    if (!isFinite(forward.y)) {
-      return fail(`forward pass, layer ${locateNonFinite(network, s.params, s.layerState, batch.inputs, { mode: 'train', key }) ?? network.name}`)
+    const ctx = { mode: 'train' as const, key }
+    // On failure, name where the value first appeared: a forward layer if any (a ReLU or a loss may
+    // hide it downstream), else the place this check found it.
+    const fail = (found: string): [E.Either<TrainingError, StepMetrics>, TrainState<P, S, O>] => {
+      const forwardAt = locateNonFinite(network, s.params, s.layerState, batch.inputs, ctx)
+      return [E.left(nonFinite(s.step, forwardAt === undefined ? found : `forward pass, layer ${forwardAt}`)), s]
     }
+    const forward = network.apply(s.params, s.layerState, batch.inputs, ctx)
+    if (!isFinite(forward.y)) return fail(`forward pass, output of ${network.name}`)
     const l = loss.apply(forward.y, batch.targets)
     if (!Number.isFinite(l.value)) return fail(`loss ${loss.name}`)
     const { dparams } = forward.backward(l.grad)
     // Backward runs from the output, so the non-finite gradient nearest the output appeared first.
-    const badGrad = Tree.leaves(dparams).filter((l) => !isFinite(l.tensor)).at(-1)?.path
+    const badGrad = Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.tensor)).at(-1)?.path
     if (badGrad !== undefined) return fail(`backward pass, gradient of params${pathSuffix(badGrad)}`)
     const [updates, optState] = optimizer.update(dparams, s.params)(s.optState)
     const params = applyUpdates(s.params, updates)
