@@ -123,7 +123,7 @@ export const scale = (c: number): GradientTransformation<EmptyState> => {
   assertFinite('scale', 'c', c)
   return {
     init: () => empty,
-    update: (grads) => (s) => [Tree.map(grads, (u) => K.map(u, (x) => c * x)), s]
+    update: (grads) => (s) => [Tree.map(grads, (u) => K.scale(u, c)), s]
   }
 }
 
@@ -193,7 +193,7 @@ export const chain = <Ts extends ReadonlyArray<AnyTransformation>>(...ts: Ts): G
  * Optim.applyUpdates(p, { w: Tensor.vector([-0.5, 0.5]) }) // { w: [0.5, 2.5] }
  */
 export const applyUpdates = <T extends Tree.Tree>(params: T, updates: T): T =>
-  Tree.zipWith(params, updates, (p, u) => K.zipWith(p, u, (x, y) => x + y))
+  Tree.zipWith(params, updates, (p, u) => K.axpby(1, p, 1, u))
 
 /**
  * Zeros shaped (and typed) like `params`: the starting value of every moment.

@@ -35,7 +35,7 @@ export const clipByGlobalNorm = (maxNorm: number): GradientTransformation<EmptyS
       const norm = globalNorm(grads)
       if (!(norm > maxNorm)) return [grads, s]
       const c = maxNorm / norm
-      return [Tree.map(grads, (u) => K.map(u, (x) => c * x)), s]
+      return [Tree.map(grads, (u) => K.scale(u, c)), s]
     }
   }
 }

@@ -46,7 +46,7 @@ export const scaleByLearningRate = (lr: number | Schedule): GradientTransformati
     update: (grads) => (s) => {
       const eta = s.learningRate
       const count = s.count + 1
-      const updates = Tree.map(grads, (u) => K.map(u, (x) => -eta * x))
+      const updates = Tree.map(grads, (u) => K.scale(u, -eta))
       return [updates, { count, learningRate: typeof lr === 'number' ? eta : checkedRate(lr(count), count) }]
     }
   }

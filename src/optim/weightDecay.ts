@@ -22,5 +22,5 @@ import { assertFinite } from './internal.ts'
 export const addDecayedWeights = (weightDecay: number, mask?: Mask): GradientTransformation<EmptyState> => {
   assertFinite('addDecayedWeights', 'weightDecay', weightDecay)
   const keep = mask === undefined ? () => true : selects(mask)
-  return stateless((u, p, path) => (keep(path, p) ? K.zipWith(u, p, (a, b) => a + weightDecay * b) : u))
+  return stateless((u, p, path) => (keep(path, p) ? K.axpby(1, u, weightDecay, p) : u))
 }

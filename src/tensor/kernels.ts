@@ -31,6 +31,14 @@ export interface Kernels {
   readonly scaleRows: (a: Tensor, v: Tensor) => Tensor
   /** Sum over rows: `[m, n]` → `[n]`. */
   readonly columnSums: (a: Tensor) => Tensor
+  /** `c · a`. */
+  readonly scale: (a: Tensor, c: number) => Tensor
+  /** `α·x + β·y` for same-shaped `x`, `y` (momentum, moving averages, applying updates). */
+  readonly axpby: (alpha: number, x: Tensor, beta: number, y: Tensor) => Tensor
+  /** `α·v + β·g²` (second-moment averages of Adam and RMSProp). */
+  readonly axpbySquare: (alpha: number, v: Tensor, beta: number, g: Tensor) => Tensor
+  /** `(c1·m) / (√(c2·v + epsRoot) + eps)` (Adam's and RMSProp's direction). */
+  readonly adaptiveDirection: (m: Tensor, v: Tensor, c1: number, c2: number, epsRoot: number, eps: number) => Tensor
   /** Element-wise `f(a)`. */
   readonly map: (a: Tensor, f: (x: number) => number) => Tensor
   /** Element-wise `f(a, b)` of two same-shaped tensors. */
@@ -248,6 +256,46 @@ const scaleRows = (a: Tensor, v: Tensor): Tensor => {
   return make([m, n], a.dtype, out)
 }
 
+// Named element-wise kernels: each loop sees one operation, so it stays monomorphic and fast, unlike
+// `map`/`zipWith` whose shared loop slows down once many different closures pass through it.
+
+const scale = (a: Tensor, c: number): Tensor => {
+  const A = a.data
+  const out = alloc(a.dtype, A.length)
+  for (let i = 0; i < A.length; i++) out[i] = c * (A[i] as number)
+  return make(a.shape, a.dtype, out)
+}
+
+const axpby = (alpha: number, x: Tensor, beta: number, y: Tensor): Tensor => {
+  checkSame('axpby', x, y)
+  const X = x.data
+  const Y = y.data
+  const out = alloc(x.dtype, X.length)
+  for (let i = 0; i < X.length; i++) out[i] = alpha * (X[i] as number) + beta * (Y[i] as number)
+  return make(x.shape, x.dtype, out)
+}
+
+const axpbySquare = (alpha: number, v: Tensor, beta: number, g: Tensor): Tensor => {
+  checkSame('axpbySquare', v, g)
+  const V = v.data
+  const G = g.data
+  const out = alloc(v.dtype, V.length)
+  for (let i = 0; i < V.length; i++) {
+    const gi = G[i] as number
+    out[i] = alpha * (V[i] as number) + beta * gi * gi
+  }
+  return make(v.shape, v.dtype, out)
+}
+
+const adaptiveDirection = (m: Tensor, v: Tensor, c1: number, c2: number, epsRoot: number, eps: number): Tensor => {
+  checkSame('adaptiveDirection', m, v)
+  const M = m.data
+  const V = v.data
+  const out = alloc(m.dtype, M.length)
+  for (let i = 0; i < M.length; i++) out[i] = (c1 * (M[i] as number)) / (Math.sqrt(c2 * (V[i] as number) + epsRoot) + eps)
+  return make(m.shape, m.dtype, out)
+}
+
 const map = (a: Tensor, f: (x: number) => number): Tensor => {
   const A = a.data
   const out = alloc(a.dtype, A.length)
@@ -396,6 +444,10 @@ export const reference: Kernels = {
   rowSums,
   scaleRows,
   columnSums,
+  scale,
+  axpby,
+  axpbySquare,
+  adaptiveDirection,
   map,
   zipWith,
   zipWith3,
