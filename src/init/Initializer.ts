@@ -30,16 +30,16 @@ export const fans = (shape: readonly number[]): { fanIn: number; fanOut: number 
   return { fanIn: (shape[0] as number) * receptive, fanOut: (shape[1] as number) * receptive }
 }
 
-/** @category constructors */
+/** Every element equal to `value`. @category constructors */
 export const constant =
   (value: number): Initializer =>
   (_key, shape, dtype = 'float32') =>
     full(shape, value, dtype)
 
-/** @category constructors */
+/** All zeros (the default bias initializer). @category constructors */
 export const zeros: Initializer = constant(0)
 
-/** @category constructors */
+/** All ones. @category constructors */
 export const ones: Initializer = constant(1)
 
 /** `U[min, max]`. @category constructors */
@@ -100,5 +100,5 @@ export const lecunNormal: Initializer = varianceScaling({ scale: 1, mode: 'fanIn
 
 /** Aliases under the names the seeds use. @category constructors */
 export const xavierUniform = glorotUniform
-/** @category constructors */
+/** Xavier normal, the same as `glorotNormal`. @category constructors */
 export const xavierNormal = glorotNormal

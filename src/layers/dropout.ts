@@ -10,6 +10,7 @@ import { kernels as K } from '../tensor/backend.ts'
 import type { Empty, Layer, Same } from './Layer.ts'
 
 /**
+ * Dropout with probability `rate` in train mode; the identity in eval mode.
  * @category constructors
  * @example
  * import { Layers } from 'nn-ts'

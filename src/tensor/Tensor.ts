@@ -110,7 +110,7 @@ export const full = (shape: readonly number[], value: number, dtype: DType = 'fl
   return { shape: [...shape], dtype, data }
 }
 
-/** @category constructors */
+/** A zero-filled tensor. @category constructors */
 export const zeros = (shape: readonly number[], dtype: DType = 'float32'): Tensor => full(shape, 0, dtype)
 
 /** A scalar as a 0-d tensor. @category constructors */
@@ -141,7 +141,7 @@ export const matrixDims = (t: Tensor, where: string): [number, number] => {
   return [t.shape[0] as number, t.shape[1] as number]
 }
 
-/** @category utils */
+/** Whether two shapes are equal, dimension by dimension. @category utils */
 export const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i])
 

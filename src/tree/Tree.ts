@@ -18,7 +18,7 @@ export interface Leaf {
   readonly tensor: Tensor
 }
 
-/** @category refinements */
+/** Whether a tree node is a tensor leaf. @category refinements */
 export const isTensor = (t: unknown): t is Tensor =>
   typeof t === 'object' && t !== null && 'shape' in t && 'data' in t && 'dtype' in t && ArrayBuffer.isView((t as Tensor).data)
 
