@@ -86,7 +86,7 @@ const runNnTs = (net: NetName, epochs: number): RunResult => {
   const times: number[] = []
   let loss = Number.NaN
   for (let e = 0; e <= epochs; e++) {
-    const batches = Data.epochBatches(train, spec.batchSize, Random.key(1), e)
+    const batches = Data.epochBatchStream(train, spec.batchSize, Random.key(1), e)
     const t = performance.now()
     const [r, next] = step(batches)(state)
     const dt = (performance.now() - t) / 1000
@@ -131,7 +131,7 @@ const runTfjs = async (net: NetName, epochs: number): Promise<RunResult> => {
   const times: number[] = []
   let loss = Number.NaN
   for (let e = 0; e <= epochs; e++) {
-    const batches = Data.epochBatches(train, spec.batchSize, Random.key(1), e)
+    const batches = Data.epochBatchStream(train, spec.batchSize, Random.key(1), e)
     const t = performance.now()
     let sum = 0
     for (const b of batches) {

@@ -192,6 +192,25 @@ describe('dataset laws', () => {
     )
   })
 
+  it('epochBatchStream yields exactly the batches of epochBatches, on every iteration', () => {
+    fc.assert(
+      fc.property(datasetArb(), seed, fc.nat(100), fc.integer({ min: 1, max: 50 }), (d, s, epoch, bs) => {
+        const k = Random.key(s)
+        const eager = Data.epochBatches(d, bs, k, epoch)
+        const stream = Data.epochBatchStream(d, bs, k, epoch)
+        for (const pass of [[...stream], [...stream]]) {
+          expect(pass.length).toBe(eager.length)
+          pass.forEach((b, i) => {
+            const c = eager[i] as Data.Dataset
+            expect(Tensor.equals(b.inputs, c.inputs)).toBe(true)
+            expect(b.labels).toEqual(c.labels)
+          })
+        }
+      }),
+      runs
+    )
+  })
+
   it('batches partition the dataset in order: full batches, then one partial batch', () => {
     fc.assert(
       fc.property(datasetArb(), fc.integer({ min: 1, max: 50 }), (d, bs) => {

@@ -224,3 +224,25 @@ export const epochBatches = (d: Dataset, batchSize: number, key: Random.Key, epo
   const perm = Random.permutation(Random.fold(key, epoch), n)
   return batchStarts(n, batchSize).map((s) => gather(d, perm.subarray(s, Math.min(s + batchSize, n))))
 }
+
+/**
+ * The batches of `epochBatches`, gathered one at a time as they are iterated, so an epoch never
+ * holds a second copy of the data (peak memory: the dataset plus one batch). Re-iterable: every
+ * iteration yields the same batches in the same order.
+ * @category combinators
+ * @example
+ * import { Data, Random } from 'nn-ts'
+ * declare const d: Data.Dataset
+ * for (const batch of Data.epochBatchStream(d, 64, Random.key(1), 3)) void batch
+ */
+export const epochBatchStream = (d: Dataset, batchSize: number, key: Random.Key, epoch: number): Iterable<Dataset> => {
+  checkBatchSize('Data.epochBatchStream', batchSize)
+  const n = size(d)
+  const perm = Random.permutation(Random.fold(key, epoch), n)
+  const starts = batchStarts(n, batchSize)
+  return {
+    *[Symbol.iterator]() {
+      for (const s of starts) yield gather(d, perm.subarray(s, Math.min(s + batchSize, n)))
+    }
+  }
+}

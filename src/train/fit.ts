@@ -7,7 +7,7 @@
 import { SingleBar } from 'cli-progress'
 import * as E from 'fp-ts/Either'
 import type * as T from 'fp-ts/Task'
-import { type Dataset, batches, epochBatches } from '../data/Dataset.ts'
+import { type Dataset, batches, epochBatchStream } from '../data/Dataset.ts'
 import type { Loss } from '../losses/Loss.ts'
 import type { GradientTransformation, OptState } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
@@ -110,7 +110,7 @@ export const fit =
         : undefined
       bar?.start(stepsPerEpoch, 0, { loss: '-' })
       const metrics: StepMetrics[] = []
-      for (const b of epochBatches(train, batchSize, dataKey(seed), epoch)) {
+      for (const b of epochBatchStream(train, batchSize, dataKey(seed), epoch)) {
         const [r, next] = step(b)(state)
         if (E.isLeft(r)) {
           bar?.stop()

@@ -157,7 +157,7 @@ export const summarize = (steps: ReadonlyArray<StepMetrics>): EpochMetrics => {
  */
 export const traverseSteps =
   <St, B, Err, A>(step: (b: B) => State<St, E.Either<Err, A>>) =>
-  (batches: ReadonlyArray<B>): State<St, E.Either<Err, ReadonlyArray<A>>> =>
+  (batches: Iterable<B>): State<St, E.Either<Err, ReadonlyArray<A>>> =>
   (s0) => {
     const out: A[] = []
     let s = s0
@@ -176,7 +176,7 @@ export const traverseSteps =
  */
 export const trainEpoch =
   <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) =>
-  (batches: ReadonlyArray<Dataset>): State<TrainState<P, S, O>, E.Either<TrainingError, EpochMetrics>> =>
+  (batches: Iterable<Dataset>): State<TrainState<P, S, O>, E.Either<TrainingError, EpochMetrics>> =>
   (s) => {
     const [r, next] = traverseSteps(trainStep(network, loss, optimizer))(batches)(s)
     return [E.map(summarize)(r), next]
