@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/Either'
 import { parseArgs } from 'node:util'
-import { Data, Init, Layers, Loss, Optim, Random, Train } from '../src/index.ts'
+import { Data, Init, Layers, Loss, Optim, Random, Train, Viz, kernels } from '../src/index.ts'
 
 /** The benchmark nets: the seed architecture and three larger ones. */
 const nets = {
@@ -56,10 +56,12 @@ const int = (flag: string, text: string, min: number): number =>
 const epochs = args.epochs === undefined ? net.epochs : int('epochs', args.epochs, 1)
 const seed = int('seed', args.seed, 0)
 
-const mnist = Data.loadMnist()()
-if (E.isLeft(mnist)) fail(`${mnist.left.file}: ${mnist.left.message}`)
-const { train: all, test } = (mnist as E.Right<Data.Mnist>).right
-const { train, validation } = Data.split(all, 5000, Random.key(seed))
+const load = (): { train: Data.Dataset; validation: Data.Dataset; test: Data.Dataset } => {
+  const mnist = Data.loadMnist()()
+  if (E.isLeft(mnist)) return fail(`${mnist.left.file}: ${mnist.left.message}`)
+  return { ...Data.split(mnist.right.train, 5000, Random.key(seed)), test: mnist.right.test }
+}
+const { train, validation, test } = load()
 
 const network: Layers.AnyLayer = net.build()
 const stepsPerEpoch = Math.ceil(Data.size(train) / net.batchSize)
@@ -73,6 +75,13 @@ if (stopped?.reason === 'error') fail(stopped.error.message)
 const result = Train.evaluate(network, Loss.softmaxCrossEntropy, state.params, state.layerState, Data.batches(test, 1000))
 const secondsPerEpoch = history.seconds.reduce((a, b) => a + b, 0) / history.seconds.length
 log(`test accuracy ${(100 * (1 - result.error)).toFixed(2)} %  (error ${(100 * result.error).toFixed(2)} %, loss ${result.loss.toFixed(4)}), ${secondsPerEpoch.toFixed(2)} s per epoch\n`)
+
+// Pictures: learning curves, confusion matrix and misclassified test digits.
+const predictions = Data.batches(test, 1000).flatMap((b) => kernels.argmaxRows(Layers.predict(network, state.params, state.layerState, b.inputs)))
+const outDir = `out/mnist-${netName}`
+const report = await Viz.writeReport(outDir, { history, labels: test.labels, predictions, images: test.inputs })()
+if (E.isLeft(report)) process.stderr.write(`mnist: could not write the report: ${report.left.message}\n`)
+else log(`pictures: ${report.right.files.join(', ')}\n`)
 if (args.json) {
   process.stdout.write(JSON.stringify({ net: netName, seed, epochs: history.trainLoss.length, testAccuracy: 1 - result.error, testLoss: result.loss, secondsPerEpoch, ...history }) + '\n')
 }
