@@ -94,7 +94,8 @@ export const productDims = (kind: 'nn' | 'nt' | 'tn', a: Tensor, b: Tensor): { m
   return { m: ac, k: ar, n: bc }
 }
 
-const rowVectorDims = (where: string, a: Tensor, v: Tensor): [number, number] => {
+/** `[m, n]` of `a`, checking `v` is `[n]` of the same dtype. @internal */
+export const rowVectorDims = (where: string, a: Tensor, v: Tensor): [number, number] => {
   const [m, n] = matrixDims(a, where)
   if (v.shape.length !== 1 || v.shape[0] !== n) throw new ShapeError(`${where} vector`, `[${n}]`, v.shape)
   sameDType(where, a, v)

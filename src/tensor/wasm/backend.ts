@@ -1,0 +1,267 @@
+/**
+ * The WebAssembly SIMD backend of `Kernels`.
+ *
+ * Float32 products, broadcasts, reductions and softmax run in the module built from `assembly/`;
+ * everything else — float64 tensors (gradient checks), element-wise maps over JS closures, argmax,
+ * column slicing and concatenation (already a native copy) — is the reference backend's code.
+ *
+ * Each call copies its inputs into the module's linear memory, runs one exported function and copies
+ * the result out into a fresh typed array, so callers only ever see new tensors that share no memory
+ * with the module. The linear memory is scratch: it is laid out anew on every call from the module's
+ * `heapBase()`, grows when a call needs more (never past `MAX_PAGES`; larger calls go to the
+ * reference kernels) and is never visible outside this file. JavaScript runs one call at a time per
+ * thread and the exports never call back, so calls cannot interleave on the scratch.
+ *
+ * @since 0.2.0
+ */
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import { type Kernels, productDims, reference, rowVectorDims, checkSame } from '../kernels.ts'
+import { type Tensor, ShapeError, matrixDims } from '../Tensor.ts'
+import {
+  type KernelExports,
+  type WasmApi,
+  type WasmMemory,
+  MAX_PAGES,
+  PAGE,
+  instantiate,
+  readModule,
+  webAssembly
+} from './module.ts'
+
+const align64 = (n: number): number => Math.ceil(n / 64) * 64
+
+/** The linear memory as scratch: lay out buffers, copy in, copy out. */
+interface Scratch {
+  /**
+   * Copies `inputs` into memory, followed by uninitialised regions of `bytes` bytes each, and runs
+   * `f` with the byte offsets of all of them (inputs first). `undefined` when they would not fit in
+   * `MAX_PAGES`, so the caller can use the reference kernels instead.
+   */
+  readonly run: <R>(inputs: ReadonlyArray<Float32Array>, bytes: ReadonlyArray<number>, f: (ptrs: readonly number[]) => R) => R | undefined
+  /** A copy of `len` floats at `ptr`, in a new array owned by the caller. */
+  readonly take: (ptr: number, len: number) => Float32Array
+}
+
+const makeScratch = (memory: WasmMemory, base: number): Scratch => ({
+  run: (inputs, bytes, f) => {
+    const ptrs: number[] = []
+    let end = base
+    for (const input of inputs) {
+      ptrs.push(end)
+      end = align64(end + 4 * input.length)
+    }
+    for (const b of bytes) {
+      ptrs.push(end)
+      end = align64(end + b)
+    }
+    const pages = Math.ceil(end / PAGE)
+    if (pages > MAX_PAGES) return undefined
+    const have = memory.buffer.byteLength / PAGE
+    if (pages > have) memory.grow(pages - have)
+    // Views are made after growing: growth replaces the buffer of a non-shared memory.
+    inputs.forEach((input, i) => new Float32Array(memory.buffer, ptrs[i] as number, input.length).set(input))
+    return f(ptrs)
+  },
+  take: (ptr, len) => new Float32Array(memory.buffer, ptr, len).slice()
+})
+
+const f32 = (t: Tensor): Float32Array | undefined => (t.dtype === 'float32' && t.data instanceof Float32Array ? t.data : undefined)
+
+const tensor = (shape: readonly number[], data: Float32Array): Tensor => ({ shape, dtype: 'float32', data })
+
+/** The backend over instantiated exports and the memory they were instantiated with. */
+const fromExports = (X: KernelExports, memory: WasmMemory): Kernels => {
+  const S = makeScratch(memory, X.heapBase())
+
+  /** `bias + op(a)·op(b)` for the three layouts; `undefined` when the scratch would be too large. */
+  const product = (kind: 'nn' | 'nt' | 'tn', A: Float32Array, B: Float32Array, bias: Float32Array | undefined, m: number, k: number, n: number) => {
+    // Strides (in elements) of the left operand's (row, depth) and the right operand's (depth, col).
+    const [ars, aps] = kind === 'tn' ? [1, m] : [k, 1]
+    const [brs, bcs] = kind === 'nt' ? [1, k] : [n, 1]
+    const inputs = bias === undefined ? [A, B] : [A, B, bias]
+    return S.run(inputs, [4 * m * n, X.gemmScratchBytes(k)], (ptrs) => {
+      const [pa, pb] = ptrs as [number, number]
+      const [pc, scratch] = ptrs.slice(-2) as [number, number]
+      X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, bias === undefined ? 0 : (ptrs[2] as number), scratch, 0, Math.ceil(n / 8))
+      return tensor([m, n], S.take(pc, m * n))
+    })
+  }
+
+  const matmulKind =
+    (kind: 'nn' | 'nt' | 'tn', fallback: (a: Tensor, b: Tensor) => Tensor) =>
+    (a: Tensor, b: Tensor): Tensor => {
+      const A = f32(a)
+      const B = f32(b)
+      if (A === undefined || B === undefined) return fallback(a, b)
+      const { m, k, n } = productDims(kind, a, b)
+      return product(kind, A, B, undefined, m, k, n) ?? fallback(a, b)
+    }
+
+  /** A `[m, n]` result from `[m, n]` and `[n]` or `[m]` float32 operands through one export. */
+  const rowOp =
+    (
+      check: (a: Tensor, v: Tensor) => [number, number],
+      op: (a: number, v: number, out: number, m: number, n: number) => void,
+      fallback: (a: Tensor, v: Tensor) => Tensor
+    ) =>
+    (a: Tensor, v: Tensor): Tensor => {
+      const A = f32(a)
+      const V = f32(v)
+      if (A === undefined || V === undefined) return fallback(a, v)
+      const [m, n] = check(a, v)
+      return (
+        S.run([A, V], [4 * m * n], ([pa, pv, po]) => {
+          op(pa as number, pv as number, po as number, m, n)
+          return tensor([m, n], S.take(po as number, m * n))
+        }) ?? fallback(a, v)
+      )
+    }
+
+  const scaleRowsDims = (a: Tensor, v: Tensor): [number, number] => {
+    const [m, n] = matrixDims(a, 'scaleRows')
+    if (v.shape.length !== 1 || v.shape[0] !== m) throw new ShapeError('scaleRows vector', `[${m}]`, v.shape)
+    return [m, n]
+  }
+
+  /** A `[m] ` or `[m, n]`-shaped result computed from one `[m, n]` float32 operand. */
+  const unary =
+    (
+      where: string,
+      outLen: (m: number, n: number) => number,
+      outShape: (m: number, n: number) => readonly number[],
+      extraBytes: (m: number, n: number) => number,
+      op: (a: number, out: number, m: number, n: number, extra: number) => void,
+      fallback: (a: Tensor) => Tensor
+    ) =>
+    (a: Tensor): Tensor => {
+      const A = f32(a)
+      if (A === undefined) return fallback(a)
+      const [m, n] = matrixDims(a, where)
+      return (
+        S.run([A], [4 * outLen(m, n), extraBytes(m, n)], ([pa, po, pe]) => {
+          op(pa as number, po as number, m, n, pe as number)
+          return tensor(outShape(m, n), S.take(po as number, outLen(m, n)))
+        }) ?? fallback(a)
+      )
+    }
+
+  /** `α·x ⊕ β·y` kernels of two same-shaped float32 tensors. */
+  const binary =
+    (
+      where: string,
+      fallback: (alpha: number, x: Tensor, beta: number, y: Tensor) => Tensor,
+      op: (alpha: number, x: number, beta: number, y: number, out: number, len: number) => void
+    ) =>
+    (alpha: number, x: Tensor, beta: number, y: Tensor): Tensor => {
+      const Xd = f32(x)
+      const Yd = f32(y)
+      if (Xd === undefined || Yd === undefined) return fallback(alpha, x, beta, y)
+      checkSame(where, x, y)
+      return (
+        S.run([Xd, Yd], [4 * Xd.length], ([px, py, po]) => {
+          op(alpha, px as number, beta, py as number, po as number, Xd.length)
+          return tensor(x.shape, S.take(po as number, Xd.length))
+        }) ?? fallback(alpha, x, beta, y)
+      )
+    }
+
+  return {
+    // Members this backend does not speed up (float64 everywhere, closures, argmax, column slicing and
+    // concatenation, and any kernel added to the interface later) are the reference ones.
+    ...reference,
+    name: 'wasm-simd',
+    matmul: matmulKind('nn', reference.matmul),
+    matmulTransposeB: matmulKind('nt', reference.matmulTransposeB),
+    matmulTransposeA: matmulKind('tn', reference.matmulTransposeA),
+    affine: (x, w, b) => {
+      const Xd = f32(x)
+      const Wd = f32(w)
+      const Bd = f32(b)
+      if (Xd === undefined || Wd === undefined || Bd === undefined) return reference.affine(x, w, b)
+      const { m, k, n } = productDims('nn', x, w)
+      rowVectorDims('affine bias', tensor([m, n], Xd), b)
+      // The bias initialises the accumulators, so `+ b` costs no pass of its own.
+      return product('nn', Xd, Wd, Bd, m, k, n) ?? reference.affine(x, w, b)
+    },
+    addRowVector: rowOp((a, v) => rowVectorDims('addRowVector', a, v), X.addRowVector, reference.addRowVector),
+    mulRowVector: rowOp((a, v) => rowVectorDims('mulRowVector', a, v), X.mulRowVector, reference.mulRowVector),
+    scaleRows: rowOp(scaleRowsDims, X.scaleRows, reference.scaleRows),
+    rowSums: unary('rowSums', (m) => m, (m) => [m], () => 0, (a, o, m, n) => X.rowSums(a, o, m, n), reference.rowSums),
+    columnSums: unary('columnSums', (_m, n) => n, (_m, n) => [n], (_m, n) => 8 * n, X.columnSums, reference.columnSums),
+    softmaxRows: unary('softmaxRows', (m, n) => m * n, (m, n) => [m, n], () => 0, (a, o, m, n) => X.softmaxRows(a, o, m, n), reference.softmaxRows),
+    logSumExpRows: unary('logSumExpRows', (m) => m, (m) => [m], (_m, n) => 4 * n, X.logSumExpRows, reference.logSumExpRows),
+    softmaxRowsBackward: (y, dy) => {
+      const Y = f32(y)
+      const D = f32(dy)
+      if (Y === undefined || D === undefined) return reference.softmaxRowsBackward(y, dy)
+      checkSame('softmaxRowsBackward', y, dy)
+      const [m, n] = matrixDims(y, 'softmaxRowsBackward')
+      return (
+        S.run([Y, D], [4 * m * n], ([py, pd, po]) => {
+          X.softmaxRowsBackward(py as number, pd as number, po as number, m, n)
+          return tensor([m, n], S.take(po as number, m * n))
+        }) ?? reference.softmaxRowsBackward(y, dy)
+      )
+    },
+    sum: (a) => {
+      const A = f32(a)
+      return (A === undefined ? undefined : S.run([A], [], ([pa]) => X.sum(pa as number, A.length))) ?? reference.sum(a)
+    },
+    dot: (a, b) => {
+      const A = f32(a)
+      const B = f32(b)
+      if (A === undefined || B === undefined) return reference.dot(a, b)
+      checkSame('dot', a, b)
+      return S.run([A, B], [], ([pa, pb]) => X.dot(pa as number, pb as number, A.length)) ?? reference.dot(a, b)
+    },
+    scale: (a, c) => {
+      const A = f32(a)
+      if (A === undefined) return reference.scale(a, c)
+      return (
+        S.run([A], [4 * A.length], ([pa, po]) => {
+          X.scale(pa as number, c, po as number, A.length)
+          return tensor(a.shape, S.take(po as number, A.length))
+        }) ?? reference.scale(a, c)
+      )
+    },
+    axpby: binary('axpby', reference.axpby, X.axpby),
+    axpbySquare: binary('axpbySquare', reference.axpbySquare, X.axpbySquare),
+    adaptiveDirection: (m, v, c1, c2, epsRoot, eps) => {
+      const M = f32(m)
+      const V = f32(v)
+      if (M === undefined || V === undefined) return reference.adaptiveDirection(m, v, c1, c2, epsRoot, eps)
+      checkSame('adaptiveDirection', m, v)
+      return (
+        S.run([M, V], [4 * M.length], ([pm, pv, po]) => {
+          X.adaptiveDirection(pm as number, pv as number, c1, c2, epsRoot, eps, po as number, M.length)
+          return tensor(m.shape, S.take(po as number, M.length))
+        }) ?? reference.adaptiveDirection(m, v, c1, c2, epsRoot, eps)
+      )
+    }
+  }
+}
+
+/**
+ * Instantiates the kernels module from `bytes` over a fresh memory and returns the backend, or why it
+ * could not.
+ * @category constructors
+ */
+export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssembly): E.Either<string, Kernels> => {
+  if (api === undefined) return E.left('this runtime has no WebAssembly')
+  const memory = E.tryCatch(
+    () => new api.Memory({ initial: 1, maximum: MAX_PAGES }),
+    (e) => `cannot create WebAssembly memory: ${e instanceof Error ? e.message : String(e)}`
+  )
+  return pipe(
+    memory,
+    E.flatMap((mem) => pipe(instantiate(api, bytes, mem), E.map((exports) => fromExports(exports, mem))))
+  )
+}
+
+/**
+ * The WebAssembly SIMD backend, loaded from `build/nn-kernels.wasm` once when this module loads
+ * (synchronously, so the Kernels API stays synchronous), or why it is unavailable.
+ * @category instances
+ */
+export const wasm: E.Either<string, Kernels> = pipe(readModule(), E.flatMap((bytes) => fromBytes(bytes)))

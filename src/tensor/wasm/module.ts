@@ -1,0 +1,129 @@
+/**
+ * Loading the kernels' WebAssembly module (built from `assembly/` into `build/nn-kernels.wasm` by
+ * `npm run build:wasm`, which `npm install`/`npm ci` run through the `prepare` script).
+ *
+ * The project's TypeScript settings carry no DOM or WebAssembly typings, so the few pieces of the
+ * WebAssembly JS API used here are typed locally, and the module's exports are checked by name when
+ * it loads: a stale or foreign `.wasm` file is reported, not called.
+ *
+ * @since 0.2.0
+ */
+import * as fs from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import * as E from 'fp-ts/Either'
+
+/** A WebAssembly linear memory, as much of it as the backend uses. @internal */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer
+  grow(deltaPages: number): number
+}
+
+interface WasmInstance {
+  readonly exports: Readonly<Record<string, unknown>>
+}
+
+/** The WebAssembly JS API, typed locally (see the module comment). @internal */
+export interface WasmApi {
+  readonly Module: new (bytes: Uint8Array) => object
+  readonly Instance: new (module: object, imports: object) => WasmInstance
+  readonly Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory
+}
+
+/** `globalThis.WebAssembly`, or `undefined` on a runtime without it. @internal */
+export const webAssembly: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAssembly
+
+/** Pointers are byte offsets into linear memory; sizes and strides count float32 elements. */
+type Ptr = number
+
+/**
+ * The functions `assembly/index.ts` exports. Each reads its inputs from and writes its result to
+ * memory the caller laid out; none allocates.
+ * @internal
+ */
+export interface KernelExports {
+  readonly heapBase: () => Ptr
+  readonly gemmScratchBytes: (k: number) => number
+  readonly gemm: (
+    a: Ptr, ars: number, aps: number,
+    b: Ptr, brs: number, bcs: number,
+    c: Ptr, m: number, k: number, n: number,
+    bias: Ptr, scratch: Ptr, q0: number, q1: number
+  ) => void
+  readonly addRowVector: (a: Ptr, v: Ptr, out: Ptr, m: number, n: number) => void
+  readonly mulRowVector: (a: Ptr, v: Ptr, out: Ptr, m: number, n: number) => void
+  readonly scaleRows: (a: Ptr, v: Ptr, out: Ptr, m: number, n: number) => void
+  readonly columnSums: (a: Ptr, out: Ptr, m: number, n: number, acc: Ptr) => void
+  readonly rowSums: (a: Ptr, out: Ptr, m: number, n: number) => void
+  readonly sum: (a: Ptr, len: number) => number
+  readonly dot: (a: Ptr, b: Ptr, len: number) => number
+  readonly softmaxRows: (a: Ptr, out: Ptr, m: number, n: number) => void
+  readonly softmaxRowsBackward: (y: Ptr, dy: Ptr, out: Ptr, m: number, n: number) => void
+  readonly logSumExpRows: (a: Ptr, out: Ptr, m: number, n: number, tmp: Ptr) => void
+  readonly scale: (a: Ptr, c: number, out: Ptr, len: number) => void
+  readonly axpby: (alpha: number, x: Ptr, beta: number, y: Ptr, out: Ptr, len: number) => void
+  readonly axpbySquare: (alpha: number, v: Ptr, beta: number, g: Ptr, out: Ptr, len: number) => void
+  readonly adaptiveDirection: (m: Ptr, v: Ptr, c1: number, c2: number, epsRoot: number, eps: number, out: Ptr, len: number) => void
+}
+
+const EXPORTS: ReadonlyArray<keyof KernelExports> = [
+  'heapBase',
+  'gemmScratchBytes',
+  'gemm',
+  'addRowVector',
+  'mulRowVector',
+  'scaleRows',
+  'columnSums',
+  'rowSums',
+  'sum',
+  'dot',
+  'softmaxRows',
+  'softmaxRowsBackward',
+  'logSumExpRows',
+  'scale',
+  'axpby',
+  'axpbySquare',
+  'adaptiveDirection'
+]
+
+/** Where the build puts the module, relative to this file (`src/tensor/wasm/`). @internal */
+export const wasmPath: string = fileURLToPath(new URL('../../../build/nn-kernels.wasm', import.meta.url))
+
+/** WebAssembly pages are 64 KiB. @internal */
+export const PAGE = 65536
+
+/**
+ * The most linear memory the backend will grow to (pages). A product needing more scratch than this
+ * goes to the reference kernels instead: memory never shrinks, and a one-off giant product should not
+ * pin gigabytes for the life of the process.
+ * @internal
+ */
+export const MAX_PAGES = 16384 // 1 GiB
+
+/** The compiled module's bytes, or why there are none. @internal */
+export const readModule = (path: string = wasmPath): E.Either<string, Uint8Array> =>
+  E.tryCatch(
+    () => fs.readFileSync(path),
+    (e) =>
+      (e as { code?: string }).code === 'ENOENT'
+        ? `${path} is missing (run \`npm run build:wasm\`)`
+        : `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`
+  )
+
+/**
+ * Compiles and instantiates the module over `memory` (synchronously: the Kernels API is synchronous,
+ * and the module is a few kilobytes) and checks it exports every kernel.
+ * @internal
+ */
+export const instantiate = (api: WasmApi, bytes: Uint8Array, memory: WasmMemory): E.Either<string, KernelExports> =>
+  E.flatMap(
+    E.tryCatch(
+      () => new api.Instance(new api.Module(bytes), { env: { memory } }).exports,
+      (e) => `cannot instantiate the kernels module: ${e instanceof Error ? e.message : String(e)}`
+    ),
+    (exports) => {
+      const missing = EXPORTS.filter((name) => typeof exports[name] !== 'function')
+      return missing.length === 0
+        ? E.right(exports as unknown as KernelExports)
+        : E.left(`the kernels module lacks ${missing.join(', ')} (stale build? run \`npm run build:wasm\`)`)
+    }
+  )
