@@ -1,0 +1,313 @@
+/**
+ * The WebAssembly SIMD backend agrees with the reference kernels.
+ *
+ * fast-check draws shapes (0, 1, odd sizes, sizes around and off multiples of 4 and 8, up to 80),
+ * magnitudes and seeds; both backends run on the same float32 inputs and must agree element by
+ * element within a bound derived from how each computes, never tuned per case. With u = 2⁻²⁴ (float32
+ * unit roundoff) and S the sum of the absolute values of the terms that make up an element:
+ *
+ * - Products (`k` terms, plus the bias for `affine`): each backend's rounding error is at most
+ *   γ(k+1)·S, γ(n) = n·u / (1 − n·u) (recursive summation; the reference rounds to float32 at least
+ *   every four terms, WebAssembly after every term). So |wasm − ref| ≤ 2γ(k+1)·S, which is at most
+ *   1e-5·S for every k ≤ 82 and so for every shape drawn here.
+ * - Element-wise and row kernels: a handful of roundings, each ≤ u relative to a term, so
+ *   |wasm − ref| ≤ 1e-5·S holds with a wide margin (S as documented at each property).
+ * - Softmax: the float32 `x − max` is rounded, which perturbs `exp` by a relative |x − max|·u; since
+ *   y = e^(x−max) / Σ ≤ e^(x−max), that is an absolute error ≤ max_d |d|·e^d·u = u/e. So
+ *   |wasm − ref| ≤ 1e-5·y + u.
+ * - `sum` and `dot` accumulate in float64 in both backends, only in another order: 2·n·2⁻⁵³·S.
+ *
+ * Float64 tensors, element-wise maps over closures and the copies delegate to the reference kernels
+ * and must agree bit for bit; shape errors must be the same errors.
+ */
+import fc from 'fast-check'
+import * as E from 'fp-ts/Either'
+import { describe, expect, it } from 'vitest'
+import { Random, Tensor } from '../src/index.ts'
+import { kernels } from '../src/tensor/backend.ts'
+import { type Kernels, reference as R } from '../src/tensor/kernels.ts'
+import { wasm } from '../src/tensor/wasm/backend.ts'
+
+type T = Tensor.Tensor
+
+const W: Kernels = E.getOrElse<string, Kernels>((why) => {
+  throw new Error(`the WebAssembly backend did not load: ${why}`)
+})(wasm)
+
+const U = 2 ** -24
+const gamma = (n: number): number => (n * U) / (1 - n * U)
+const PRODUCT_TOLERANCE = (k: number): number => 2 * gamma(k + 1)
+const TOLERANCE = 1e-5
+const F64_SUM_TOLERANCE = (n: number): number => 2 * n * 2 ** -53
+/**
+ * Below 2⁻¹²⁶ float32 loses relative precision: each rounding may also be off by half a subnormal
+ * step, 2⁻¹⁵⁰, absolutely. The element-wise kernels round at most four times in each backend.
+ */
+const UNDERFLOW = 8 * 2 ** -150
+
+/** A dimension: the edge sizes explicitly, then anything up to 80. */
+const dim = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 33), fc.integer({ min: 1, max: 80 }))
+const posDim = fc.oneof(fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17), fc.integer({ min: 1, max: 80 }))
+const magnitude = fc.constantFrom(1e-3, 1, 1e3)
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 })
+const runs = { numRuns: 60 }
+
+/** A float32 tensor of normals times `scale`; with `relu`, negative entries become exact zeros. */
+const data = (s: number, shape: readonly number[], scale: number, relu = false): T => {
+  const t = Random.normal(Random.key(s), shape, 0, scale, 'float32')
+  return relu ? R.map(t, (v) => (v > 0 ? v : 0)) : t
+}
+
+const abs64 = (t: T): T => R.map(Tensor.cast(t, 'float64'), Math.abs)
+
+/** Element-wise |w − r| ≤ tolerance·scale, with the first offending element named. */
+const agree = (what: string, w: T, r: T, scale: ArrayLike<number>, tolerance: number, absolute = 0): void => {
+  expect(w.shape, `${what} shape`).toEqual(r.shape)
+  expect(w.dtype, `${what} dtype`).toBe(r.dtype)
+  for (let i = 0; i < r.data.length; i++) {
+    const a = w.data[i] as number
+    const b = r.data[i] as number
+    const bound = tolerance * (scale[i] as number) + absolute
+    if (!(Math.abs(a - b) <= bound)) {
+      throw new Error(`${what}[${i}]: wasm ${a}, reference ${b}, |difference| ${Math.abs(a - b)} > ${bound}`)
+    }
+  }
+}
+
+const agreeNumber = (what: string, w: number, r: number, scale: number, tolerance: number): void => {
+  if (!(Math.abs(w - r) <= tolerance * scale)) throw new Error(`${what}: wasm ${w}, reference ${r}, scale ${scale}`)
+}
+
+const identical = (what: string, w: T, r: T): void => {
+  if (!Tensor.equals(w, r)) throw new Error(`${what}: results differ`)
+}
+
+/** Checks the three products and `affine` for `[m, k] · [k, n]` (and the transposed layouts). */
+const checkProducts = (m: number, k: number, n: number, s: number, sa: number, sb: number, relu: boolean): void => {
+  const a = data(s, [m, k], sa, relu)
+  const b = data(s + 1, [k, n], sb)
+  const bias = data(s + 2, [n], sa * sb)
+  const tol = PRODUCT_TOLERANCE(k)
+
+  const nn = R.matmul(abs64(a), abs64(b)).data
+  agree('matmul', W.matmul(a, b), R.matmul(a, b), nn, tol)
+  const withBias = R.addRowVector(R.matmul(abs64(a), abs64(b)), abs64(bias)).data
+  agree('affine', W.affine(a, b, bias), R.affine(a, b, bias), withBias, tol)
+
+  // dy·Wᵀ: a [m, k] times bt [n, k] transposed.
+  const bt = data(s + 3, [n, k], sb)
+  agree('matmulTransposeB', W.matmulTransposeB(a, bt), R.matmulTransposeB(a, bt), R.matmulTransposeB(abs64(a), abs64(bt)).data, tol)
+
+  // xᵀ·dy: at [k, m] transposed times b2 [k, n]; the inner dimension is k.
+  const at = data(s + 4, [k, m], sa, relu)
+  const b2 = data(s + 5, [k, n], sb)
+  agree('matmulTransposeA', W.matmulTransposeA(at, b2), R.matmulTransposeA(at, b2), R.matmulTransposeA(abs64(at), abs64(b2)).data, tol)
+}
+
+describe('the WebAssembly backend agrees with the reference kernels', () => {
+  it('is the default backend unless NN_TS_BACKEND says otherwise', () => {
+    const requested = process.env['NN_TS_BACKEND']
+    expect(kernels.name).toBe(requested === 'reference' ? 'reference' : W.name)
+  })
+
+  it('matmul, matmulTransposeB, matmulTransposeA and affine, within 2γ(k+1)·Σ|terms|', () => {
+    fc.assert(
+      fc.property(dim, dim, dim, seed, magnitude, magnitude, fc.boolean(), (m, k, n, s, sa, sb, relu) =>
+        checkProducts(m, k, n, s, sa, sb, relu)
+      ),
+      runs
+    )
+  })
+
+  it('the products at the MNIST shapes (784×800 and 40×30), same bound', () => {
+    checkProducts(128, 784, 800, 11, 1, 0.05, true)
+    checkProducts(100, 40, 30, 12, 1, 0.3, false)
+  })
+
+  it('row-vector broadcasts and row/column sums, within 1e-5·Σ|terms|', () => {
+    fc.assert(
+      fc.property(dim, dim, seed, magnitude, (m, n, s, scale) => {
+        const a = data(s, [m, n], scale)
+        const v = data(s + 1, [n], scale)
+        const r = data(s + 2, [m], scale)
+        const A = abs64(a)
+        agree('addRowVector', W.addRowVector(a, v), R.addRowVector(a, v), R.addRowVector(A, abs64(v)).data, TOLERANCE)
+        agree('mulRowVector', W.mulRowVector(a, v), R.mulRowVector(a, v), R.mulRowVector(A, abs64(v)).data, TOLERANCE)
+        agree('scaleRows', W.scaleRows(a, r), R.scaleRows(a, r), R.scaleRows(A, abs64(r)).data, TOLERANCE)
+        agree('rowSums', W.rowSums(a), R.rowSums(a), R.rowSums(A).data, TOLERANCE)
+        agree('columnSums', W.columnSums(a), R.columnSums(a), R.columnSums(A).data, TOLERANCE)
+      }),
+      runs
+    )
+  })
+
+  it('softmaxRows within 1e-5·y + u, softmaxRowsBackward within 1e-5·|y|(|dy| + Σ|dy·y|), logSumExpRows within 1e-5·(1 + |ref|)', () => {
+    const logitScale = fc.constantFrom(1e-3, 1, 10, 100)
+    fc.assert(
+      fc.property(posDim, dim, seed, logitScale, (n, m, s, scale) => {
+        const x = data(s, [m, n], scale)
+        const y = R.softmaxRows(x)
+        agree('softmaxRows', W.softmaxRows(x), y, y.data, TOLERANCE, U)
+
+        const dy = data(s + 1, [m, n], 1)
+        // Σ_l |dy_l y_l| per row, broadcast back over the row.
+        const rowAbs = R.rowSums(R.zipWith(abs64(dy), abs64(y), (p, q) => p * q))
+        const scaleBack = R.zipWith(
+          abs64(y),
+          R.zipWith(abs64(dy), R.map(R.scaleRows(Tensor.full([m, n], 1, 'float64'), rowAbs), (t) => t), (p, q) => p + q),
+          (p, q) => p * q
+        )
+        agree('softmaxRowsBackward', W.softmaxRowsBackward(y, dy), R.softmaxRowsBackward(y, dy), scaleBack.data, TOLERANCE)
+
+        const lse = R.logSumExpRows(x)
+        agree('logSumExpRows', W.logSumExpRows(x), lse, R.map(abs64(lse), (t) => 1 + t).data, TOLERANCE)
+      }),
+      runs
+    )
+  })
+
+  it('sum and dot, both accumulated in float64: within 2n·2⁻⁵³·Σ|terms|', () => {
+    fc.assert(
+      fc.property(dim, dim, seed, magnitude, (m, n, s, scale) => {
+        const a = data(s, [m, n], scale)
+        const b = data(s + 1, [m, n], scale)
+        const len = m * n
+        agreeNumber('sum', W.sum(a), R.sum(a), R.sum(abs64(a)), F64_SUM_TOLERANCE(len))
+        agreeNumber('dot', W.dot(a, b), R.dot(a, b), R.dot(abs64(a), abs64(b)), F64_SUM_TOLERANCE(len))
+      }),
+      runs
+    )
+  })
+
+  it('the optimizer kernels scale, axpby, axpbySquare and adaptiveDirection, within 1e-5·Σ|terms|', () => {
+    // The WebAssembly kernels take coefficients in float32, so they are drawn where float32 is
+    // normal (or exactly 0): a coefficient below 2⁻¹²⁶ would already differ by more than u.
+    const magnitudeOf = fc.double({ min: 2 ** -126, max: 2, noNaN: true })
+    const coefficient = fc.oneof(fc.constant(0), magnitudeOf, magnitudeOf.map((c) => -c))
+    const positive = fc.double({ min: 1e-3, max: 10, noNaN: true })
+    fc.assert(
+      fc.property(dim, dim, seed, magnitude, coefficient, coefficient, positive, positive, (m, n, s, scale, alpha, beta, c1, c2) => {
+        const x = data(s, [m, n], scale)
+        const y = data(s + 1, [m, n], scale)
+        const X = abs64(x)
+        const Y = abs64(y)
+        agree('scale', W.scale(x, alpha), R.scale(x, alpha), R.scale(X, Math.abs(alpha)).data, TOLERANCE, UNDERFLOW)
+        agree('axpby', W.axpby(alpha, x, beta, y), R.axpby(alpha, x, beta, y), R.axpby(Math.abs(alpha), X, Math.abs(beta), Y).data, TOLERANCE, UNDERFLOW)
+        // A second moment is never negative; nor is its weight.
+        const v = R.map(y, Math.abs)
+        const b2 = Math.abs(beta)
+        agree('axpbySquare', W.axpbySquare(alpha, v, b2, x), R.axpbySquare(alpha, v, b2, x), R.axpbySquare(Math.abs(alpha), Y, b2, X).data, TOLERANCE, UNDERFLOW)
+        // Every operation is a product, quotient, square root or a sum of non-negative terms, so
+        // the error is relative to the result itself.
+        const dir = R.adaptiveDirection(x, v, c1, c2, 1e-8, 1e-7)
+        agree('adaptiveDirection', W.adaptiveDirection(x, v, c1, c2, 1e-8, 1e-7), dir, abs64(dir).data, TOLERANCE, UNDERFLOW)
+      }),
+      runs
+    )
+  })
+
+  it('delegated kernels (closures, argmax, column copies) give the reference results bit for bit', () => {
+    fc.assert(
+      fc.property(posDim, posDim, seed, fc.nat(), fc.nat(), (m, n, s, i, j) => {
+        const a = data(s, [m, n], 1)
+        const b = data(s + 1, [m, n], 1)
+        const c = data(s + 2, [m, n], 1)
+        identical('map', W.map(a, Math.tanh), R.map(a, Math.tanh))
+        identical('zipWith', W.zipWith(a, b, Math.atan2), R.zipWith(a, b, Math.atan2))
+        identical('zipWith3', W.zipWith3(a, b, c, (p, q, r) => p * q - r), R.zipWith3(a, b, c, (p, q, r) => p * q - r))
+        expect(W.argmaxRows(a)).toEqual(R.argmaxRows(a))
+        identical('concatColumns', W.concatColumns(a, b), R.concatColumns(a, b))
+        const [lo, hi] = [i % (n + 1), j % (n + 1)].sort((p, q) => p - q) as [number, number]
+        identical('sliceColumns', W.sliceColumns(a, lo, hi), R.sliceColumns(a, lo, hi))
+      }),
+      runs
+    )
+  })
+
+  it('float64 tensors go to the reference kernels: every kernel agrees bit for bit', () => {
+    fc.assert(
+      fc.property(posDim, posDim, posDim, seed, (m, k, n, s) => {
+        const d = (t: number, shape: readonly number[]): T => Random.normal(Random.key(s + t), shape, 0, 1, 'float64')
+        const a = d(0, [m, k])
+        const b = d(1, [k, n])
+        const bt = d(2, [n, k])
+        const at = d(3, [k, m])
+        const v = d(4, [k])
+        const r = d(5, [m])
+        const a2 = d(6, [m, k])
+        identical('matmul', W.matmul(a, b), R.matmul(a, b))
+        identical('matmulTransposeB', W.matmulTransposeB(a, bt), R.matmulTransposeB(a, bt))
+        identical('matmulTransposeA', W.matmulTransposeA(at, b), R.matmulTransposeA(at, b))
+        identical('affine', W.affine(a, b, d(7, [n])), R.affine(a, b, d(7, [n])))
+        identical('addRowVector', W.addRowVector(a, v), R.addRowVector(a, v))
+        identical('mulRowVector', W.mulRowVector(a, v), R.mulRowVector(a, v))
+        identical('scaleRows', W.scaleRows(a, r), R.scaleRows(a, r))
+        identical('rowSums', W.rowSums(a), R.rowSums(a))
+        identical('columnSums', W.columnSums(a), R.columnSums(a))
+        identical('softmaxRows', W.softmaxRows(a), R.softmaxRows(a))
+        identical('softmaxRowsBackward', W.softmaxRowsBackward(R.softmaxRows(a), a2), R.softmaxRowsBackward(R.softmaxRows(a), a2))
+        identical('logSumExpRows', W.logSumExpRows(a), R.logSumExpRows(a))
+        expect(W.sum(a)).toBe(R.sum(a))
+        expect(W.dot(a, a2)).toBe(R.dot(a, a2))
+        identical('scale', W.scale(a, 0.3), R.scale(a, 0.3))
+        identical('axpby', W.axpby(0.9, a, 0.1, a2), R.axpby(0.9, a, 0.1, a2))
+        identical('axpbySquare', W.axpbySquare(0.9, R.map(a, Math.abs), 0.1, a2), R.axpbySquare(0.9, R.map(a, Math.abs), 0.1, a2))
+        const vv = R.map(a2, Math.abs)
+        identical('adaptiveDirection', W.adaptiveDirection(a, vv, 1, 1, 0, 1e-8), R.adaptiveDirection(a, vv, 1, 1, 0, 1e-8))
+      }),
+      { numRuns: 20 }
+    )
+  })
+
+  it('shape and dtype errors are the reference errors', () => {
+    const a = data(1, [3, 5], 1)
+    const b = data(2, [4, 6], 1)
+    const v = data(3, [4], 1)
+    const a64 = Tensor.cast(a, 'float64')
+    const message = (f: () => unknown): string => {
+      try {
+        f()
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`
+      }
+      return 'no error'
+    }
+    const cases: ReadonlyArray<[string, (K: Kernels) => unknown]> = [
+      ['matmul', (K) => K.matmul(a, b)],
+      ['matmul dtypes', (K) => K.matmul(a, Tensor.cast(data(4, [5, 2], 1), 'float64'))],
+      ['matmulTransposeB', (K) => K.matmulTransposeB(a, b)],
+      ['matmulTransposeA', (K) => K.matmulTransposeA(a, b)],
+      ['affine weights', (K) => K.affine(a, b, v)],
+      ['affine bias', (K) => K.affine(a, data(5, [5, 2], 1), v)],
+      ['affine bias dtype', (K) => K.affine(a, data(5, [5, 2], 1), Tensor.cast(data(6, [2], 1), 'float64'))],
+      ['addRowVector', (K) => K.addRowVector(a, v)],
+      ['addRowVector dtypes', (K) => K.addRowVector(a, Tensor.cast(data(7, [5], 1), 'float64'))],
+      ['mulRowVector', (K) => K.mulRowVector(a, v)],
+      ['scaleRows', (K) => K.scaleRows(a, v)],
+      ['rowSums', (K) => K.rowSums(v)],
+      ['columnSums', (K) => K.columnSums(v)],
+      ['softmaxRows', (K) => K.softmaxRows(v)],
+      ['softmaxRowsBackward', (K) => K.softmaxRowsBackward(a, b)],
+      ['logSumExpRows', (K) => K.logSumExpRows(v)],
+      ['dot', (K) => K.dot(a, b)],
+      ['dot dtypes', (K) => K.dot(a, a64)],
+      ['axpby', (K) => K.axpby(1, a, 1, b)],
+      ['axpbySquare', (K) => K.axpbySquare(1, a, 1, b)],
+      ['adaptiveDirection', (K) => K.adaptiveDirection(a, b, 1, 1, 0, 1e-8)]
+    ]
+    for (const [what, f] of cases) {
+      const expected = message(() => f(R))
+      expect(expected, what).not.toBe('no error')
+      expect(message(() => f(W)), what).toBe(expected)
+    }
+  })
+
+  it('every kernel of the interface is covered by these laws', () => {
+    const covered = new Set([
+      'name', 'matmul', 'matmulTransposeB', 'matmulTransposeA', 'affine', 'addRowVector', 'mulRowVector', 'rowSums', 'scaleRows',
+      'columnSums', 'scale', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
+      'softmaxRowsBackward', 'logSumExpRows', 'argmaxRows', 'sum', 'dot', 'concatColumns', 'sliceColumns'
+    ])
+    expect(Object.keys(R).filter((k) => !covered.has(k))).toEqual([])
+  })
+})
