@@ -1,0 +1,248 @@
+/**
+ * From a decoded spec to values: the network, the loss, the optimizer and the training settings with
+ * their defaults filled in. Total on what `decode` accepts: every range the constructors check was
+ * checked by the decoder first, so building never throws for a decoded spec.
+ *
+ * @since 0.1.0
+ */
+import * as Init from '../init/Initializer.ts'
+import { elu, gelu, leakyRelu, linear, relu, sigmoid, softmax, softplus, tanh } from '../layers/activations.ts'
+import { batchNorm } from '../layers/batchNorm.ts'
+import { dense } from '../layers/dense.ts'
+import { dropout } from '../layers/dropout.ts'
+import { type AnyLayer, sequential } from '../layers/Layer.ts'
+import * as Loss from '../losses/Loss.ts'
+import { type LearningRate, adam, adamw, emaMomentum, momentum, nesterov, rmsprop, sgd } from '../optim/alias.ts'
+import { clipByGlobalNorm } from '../optim/clip.ts'
+import { cosineDecay, exponentialDecay, stepDecay } from '../optim/schedule.ts'
+import { type AnyTransformation, type GradientTransformation, type OptState, chain } from '../optim/Transform.ts'
+import { addDecayedWeights } from '../optim/weightDecay.ts'
+import type { Network } from '../train/step.ts'
+import type { Tree } from '../tree/Tree.ts'
+import type { InitializerSpec, LayerSpec, OptimizerSpec, Spec } from './Spec.ts'
+
+/**
+ * The training settings of a spec with defaults filled in (`seed` 0, `validationSize` 0).
+ * @category model
+ * @example
+ * import type { Spec } from 'nn-ts'
+ * const t: Spec.Training = { epochs: 15, batchSize: 100, seed: 0, validationSize: 5000 }
+ */
+export interface Training {
+  readonly epochs: number
+  readonly batchSize: number
+  readonly seed: number
+  /** Rows of the training set held out (drawn with `Random.key(seed)`) to validate after each epoch. */
+  readonly validationSize: number
+}
+
+/**
+ * What a spec builds: a network the trainer takes, its loss and optimizer, and the settings.
+ * @category model
+ * @example
+ * import { Spec, Train } from 'nn-ts'
+ * declare const built: Spec.Built
+ * const s0 = Train.initialState(built.network, built.optimizer, built.training.seed)
+ */
+export interface Built {
+  readonly network: Network<Tree, Tree>
+  readonly loss: Loss.Loss
+  readonly optimizer: GradientTransformation<OptState>
+  readonly training: Training
+}
+
+/**
+ * What `build` may need to know about the data: the number of training rows (after the validation
+ * split) sets the horizon of a `cosine` schedule without `steps`. The default is MNIST's 60000 minus
+ * the validation size.
+ * @category model
+ * @example
+ * import type { Spec } from 'nn-ts'
+ * const o: Spec.BuildOptions = { trainSize: 55000 }
+ */
+export interface BuildOptions {
+  readonly trainSize?: number
+}
+
+const MNIST_TRAIN_SIZE = 60000
+
+const initializers: Readonly<Record<Extract<InitializerSpec, string>, Init.Initializer>> = {
+  zeros: Init.zeros,
+  ones: Init.ones,
+  glorotUniform: Init.glorotUniform,
+  glorotNormal: Init.glorotNormal,
+  xavierUniform: Init.xavierUniform,
+  xavierNormal: Init.xavierNormal,
+  heUniform: Init.heUniform,
+  heNormal: Init.heNormal,
+  lecunUniform: Init.lecunUniform,
+  lecunNormal: Init.lecunNormal
+}
+
+const initializer = (s: InitializerSpec | undefined): Init.Initializer | undefined => {
+  if (s === undefined) return undefined
+  if (typeof s === 'string') return initializers[s]
+  switch (s.type) {
+    case 'constant':
+      return Init.constant(s.value)
+    case 'uniform':
+      return Init.uniform(s.min, s.max)
+    case 'normal':
+      return Init.normal(s.mean ?? 0, s.std)
+  }
+}
+
+/** One layer, given the width it receives. */
+const layerOf = (l: LayerSpec, width: number): AnyLayer => {
+  switch (l.type) {
+    case 'dense': {
+      const weightInit = initializer(l.weightInit)
+      const biasInit = initializer(l.biasInit)
+      // Only the options given, so the layer's own defaults (Glorot uniform, zeros) apply otherwise.
+      return dense(width, l.units, { ...(weightInit === undefined ? {} : { weightInit }), ...(biasInit === undefined ? {} : { biasInit }) })
+    }
+    case 'batchNorm':
+      return batchNorm(width, { ...(l.keepRunning === undefined ? {} : { keepRunning: l.keepRunning }), ...(l.eps === undefined ? {} : { eps: l.eps }) })
+    case 'dropout':
+      return dropout(l.rate)
+    case 'identity':
+    case 'linear':
+      return linear()
+    case 'sigmoid':
+      return sigmoid()
+    case 'tanh':
+      return tanh()
+    case 'relu':
+      return relu()
+    case 'leakyRelu':
+      return leakyRelu(l.alpha)
+    case 'elu':
+      return elu(l.alpha)
+    case 'softplus':
+      return softplus()
+    case 'gelu':
+      return gelu()
+    case 'softmax':
+      return softmax()
+  }
+}
+
+/**
+ * The network of a spec: its layers in a `sequential` chain, dense and BatchNorm widths taken from the
+ * width before them.
+ * @category constructors
+ * @example
+ * import { Spec } from 'nn-ts'
+ * Spec.network({ input: 4, layers: [{ type: 'dense', units: 3 }, { type: 'tanh' }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 2 } }).name
+ * // 'sequential(dense(4→3), tanh)'
+ */
+export const network = (spec: Spec): Network<Tree, Tree> => {
+  const layers: AnyLayer[] = []
+  let width = spec.input
+  for (const l of spec.layers) {
+    layers.push(layerOf(l, width))
+    if (l.type === 'dense') width = l.units
+  }
+  // The widths are only known at run time here, so the compile-time chain check has nothing to check.
+  return sequential(...(layers as [AnyLayer])) as unknown as Network<Tree, Tree>
+}
+
+const losses: Readonly<Record<Spec['loss'], Loss.Loss>> = {
+  mse: Loss.meanSquaredError,
+  meanSquaredError: Loss.meanSquaredError,
+  bce: Loss.binaryCrossEntropy,
+  binaryCrossEntropy: Loss.binaryCrossEntropy,
+  bceWithLogits: Loss.binaryCrossEntropyWithLogits,
+  binaryCrossEntropyWithLogits: Loss.binaryCrossEntropyWithLogits,
+  cce: Loss.categoricalCrossEntropy,
+  categoricalCrossEntropy: Loss.categoricalCrossEntropy,
+  softmaxCrossEntropy: Loss.softmaxCrossEntropy
+}
+
+/**
+ * The training settings with defaults.
+ * @category constructors
+ * @example
+ * import { Spec } from 'nn-ts'
+ * declare const spec: Spec.Spec
+ * Spec.training(spec).seed // 0 unless the spec says otherwise
+ */
+export const training = (spec: Spec): Training => ({
+  epochs: spec.training.epochs,
+  batchSize: spec.training.batchSize,
+  seed: spec.training.seed ?? 0,
+  validationSize: spec.training.validationSize ?? 0
+})
+
+const learningRate = (o: OptimizerSpec, totalSteps: number): LearningRate => {
+  const s = o.schedule
+  if (s === undefined) return o.learningRate
+  switch (s.type) {
+    case 'step':
+      return stepDecay(o.learningRate, { every: s.every, factor: s.factor })
+    case 'exponential':
+      return exponentialDecay(o.learningRate, { rate: s.rate, ...(s.every === undefined ? {} : { every: s.every }) })
+    case 'cosine':
+      return cosineDecay(o.learningRate, { steps: s.steps ?? totalSteps, ...(s.alpha === undefined ? {} : { alpha: s.alpha }) })
+  }
+}
+
+/**
+ * The optimizer of a spec: the named optimizer, after `clipByGlobalNorm` and (except for AdamW, whose
+ * decay is decoupled) L2-style `weightDecay` when those are given. With neither, it is exactly the
+ * named optimizer, so its state has the same structure as one built by hand.
+ * @category constructors
+ * @example
+ * import { Spec } from 'nn-ts'
+ * declare const spec: Spec.Spec
+ * const opt = Spec.optimizer(spec, { trainSize: 55000 })
+ */
+export const optimizer = (spec: Spec, options: BuildOptions = {}): GradientTransformation<OptState> => {
+  const o = spec.optimizer
+  const t = training(spec)
+  const trainSize = options.trainSize ?? Math.max(1, MNIST_TRAIN_SIZE - t.validationSize)
+  const lr = learningRate(o, Math.max(1, t.epochs * Math.ceil(trainSize / t.batchSize)))
+  const adamOptions = o.type === 'adam' || o.type === 'adamw' ? { ...(o.b1 === undefined ? {} : { b1: o.b1 }), ...(o.b2 === undefined ? {} : { b2: o.b2 }), ...(o.eps === undefined ? {} : { eps: o.eps }) } : {}
+  const base: AnyTransformation = (() => {
+    switch (o.type) {
+      case 'sgd':
+        return sgd(lr)
+      case 'momentum':
+        return momentum(lr, o.momentum)
+      case 'emaMomentum':
+        return emaMomentum(lr, o.momentum)
+      case 'nesterov':
+        return nesterov(lr, o.momentum)
+      case 'adam':
+        return adam(lr, adamOptions)
+      case 'adamw':
+        return adamw(lr, { ...adamOptions, ...(o.weightDecay === undefined ? {} : { weightDecay: o.weightDecay }) })
+      case 'rmsprop':
+        return rmsprop(lr, { ...(o.decay === undefined ? {} : { decay: o.decay }), ...(o.eps === undefined ? {} : { eps: o.eps }) })
+    }
+  })()
+  const before: AnyTransformation[] = []
+  if (o.clipByGlobalNorm !== undefined) before.push(clipByGlobalNorm(o.clipByGlobalNorm))
+  if (o.weightDecay !== undefined && o.type !== 'adamw') before.push(addDecayedWeights(o.weightDecay))
+  const all = before.length === 0 ? base : chain(...before, base)
+  return all as unknown as GradientTransformation<OptState>
+}
+
+/**
+ * Everything a spec describes, as values: `{ network, loss, optimizer, training }`.
+ * @category constructors
+ * @example
+ * import { Spec, Train } from 'nn-ts'
+ * import * as E from 'fp-ts/Either'
+ * const r = Spec.decode({ input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'softmaxCrossEntropy', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 4 } })
+ * if (E.isRight(r)) {
+ *   const { network, loss, optimizer, training } = Spec.build(r.right)
+ *   const step = Train.trainStep(network, loss, optimizer)
+ * }
+ */
+export const build = (spec: Spec, options: BuildOptions = {}): Built => ({
+  network: network(spec),
+  loss: losses[spec.loss],
+  optimizer: optimizer(spec, options),
+  training: training(spec)
+})

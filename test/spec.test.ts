@@ -1,0 +1,252 @@
+/**
+ * Network specs: the seed spec builds exactly the network, optimizer and settings `npm start` uses;
+ * every kind of bad spec is rejected with the JSON path, what was expected and what was found.
+ */
+import * as E from 'fp-ts/Either'
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { Init, Layers, Optim, Spec, Tensor, Train, Tree } from '../src/index.ts'
+
+const seedJson = (): Record<string, unknown> => JSON.parse(readFileSync(new URL('../examples/seed.spec.json', import.meta.url), 'utf8'))
+
+const tiny = (): Record<string, unknown> => ({
+  input: 4,
+  layers: [{ type: 'dense', units: 8 }, { type: 'tanh' }, { type: 'dense', units: 3 }],
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'sgd', learningRate: 0.1 },
+  training: { epochs: 2, batchSize: 4 }
+})
+
+const decoded = (json: unknown): Spec.Spec => {
+  const r = Spec.decode(json)
+  if (E.isLeft(r)) throw new Error(`expected a valid spec, got: ${r.left.message}`)
+  return r.right
+}
+
+const issues = (json: unknown): ReadonlyArray<Spec.SpecIssue> => {
+  const r = Spec.decode(json)
+  if (E.isRight(r)) throw new Error('expected the spec to be rejected')
+  return r.left.issues
+}
+
+/** The one issue a spec has; fails when there are more or none. */
+const onlyIssue = (json: unknown): Spec.SpecIssue => {
+  const all = issues(json)
+  expect(all).toHaveLength(1)
+  return all[0] as Spec.SpecIssue
+}
+
+const edit = (f: (j: Record<string, any>) => void): Record<string, unknown> => {
+  const j = structuredClone(tiny()) as Record<string, any>
+  f(j)
+  return j
+}
+
+describe('the seed spec', () => {
+  it('builds net S of examples/mnist.ts: same layers, same initial params bit for bit, same optimizer state', () => {
+    const spec = decoded(seedJson())
+    const built = Spec.build(spec, { trainSize: 55000 })
+    const byHand = Layers.sequential(
+      Layers.dense(784, 40, { weightInit: Init.heNormal }), Layers.relu(),
+      Layers.dense(40, 30, { weightInit: Init.heNormal }), Layers.relu(),
+      Layers.dense(30, 20, { weightInit: Init.heNormal }), Layers.relu(),
+      Layers.dense(20, 10)
+    )
+    expect(built.network.name).toBe(byHand.name)
+    const optimizer = Optim.adam(Optim.cosineDecay(2e-3, { steps: 15 * 550, alpha: 0.02 }))
+    const a = Train.initialState(built.network, built.optimizer, built.training.seed)
+    const b = Train.initialState(byHand, optimizer, 0)
+    expect(Tree.equals(a.params, b.params)).toBe(true)
+    expect(a.optState).toEqual(b.optState)
+    expect(built.training).toEqual({ epochs: 15, batchSize: 100, seed: 0, validationSize: 5000 })
+  })
+
+  it('the cosine schedule spans the whole run: the rate at the last step is alpha · lr', () => {
+    const built = Spec.build(decoded(seedJson()), { trainSize: 55000 })
+    const params = { w: Tensor.vector([1]) }
+    // Walk the optimizer through the 8250 steps of 15 epochs × 550 batches on a one-weight model.
+    let s = built.optimizer.init(params)
+    expect(Optim.learningRate(s)).toBeCloseTo(2e-3, 15)
+    for (let i = 0; i < 8250; i++) s = built.optimizer.update(params, params)(s)[1]
+    expect(Optim.learningRate(s)).toBeCloseTo(0.02 * 2e-3, 15)
+  })
+
+  it('a spec is plain JSON: it survives a JSON round trip and decodes to the same value', () => {
+    const spec = decoded(seedJson())
+    expect(decoded(JSON.parse(JSON.stringify(spec)))).toEqual(spec)
+  })
+})
+
+describe('building', () => {
+  it('every layer type, initializer and activation builds and runs forward', () => {
+    const spec = decoded({
+      input: 6,
+      layers: [
+        { type: 'dense', units: 5, in: 6, weightInit: { type: 'uniform', min: -0.1, max: 0.1 }, biasInit: { type: 'constant', value: 0.01 } },
+        { type: 'batchNorm', features: 5, keepRunning: 0.8, eps: 1e-5 },
+        { type: 'leakyRelu', alpha: 0.1 },
+        { type: 'dropout', rate: 0.25 },
+        { type: 'dense', units: 4, weightInit: { type: 'normal', std: 0.1 } },
+        { type: 'elu' }, { type: 'gelu' }, { type: 'softplus' }, { type: 'sigmoid' }, { type: 'tanh' }, { type: 'relu' }, { type: 'identity' }, { type: 'linear' },
+        { type: 'dense', units: 3, weightInit: 'lecunNormal', biasInit: 'zeros' },
+        { type: 'softmax' }
+      ],
+      output: 3,
+      loss: 'cce',
+      optimizer: { type: 'adamw', learningRate: 1e-3, weightDecay: 1e-2, clipByGlobalNorm: 1, schedule: { type: 'step', every: 10, factor: 0.5 } },
+      training: { epochs: 1, batchSize: 2, seed: 3 }
+    })
+    const { network, loss, optimizer } = Spec.build(spec)
+    const s0 = Train.initialState(network, optimizer, 3)
+    const x = Tensor.fromRows([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]])
+    const y = Layers.predict(network, s0.params, s0.layerState, x)
+    expect(y.shape).toEqual([2, 3])
+    expect(loss.name).toBe('categoricalCrossEntropy')
+    expect(Tensor.toRows(y).every((row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5)).toBe(true)
+  })
+
+  it('every optimizer builds, and clipping or weight decay wrap it in a chain', () => {
+    const opts = [
+      { type: 'sgd', learningRate: 0.1 },
+      { type: 'momentum', learningRate: 0.008, momentum: 0.9 },
+      { type: 'emaMomentum', learningRate: 0.1, momentum: 0.9 },
+      { type: 'nesterov', learningRate: 0.01, momentum: 0.9 },
+      { type: 'adam', learningRate: 1e-3, b1: 0.8, b2: 0.99, eps: 1e-7 },
+      { type: 'adamw', learningRate: 1e-3 },
+      { type: 'rmsprop', learningRate: 1e-3, decay: 0.9, eps: 1e-6, schedule: { type: 'exponential', rate: 0.99 } },
+      { type: 'sgd', learningRate: 0.1, weightDecay: 1e-4, clipByGlobalNorm: 5 }
+    ]
+    for (const optimizer of opts) {
+      const { network, loss, optimizer: opt } = Spec.build(decoded(edit((j) => (j['optimizer'] = optimizer))))
+      const step = Train.trainStep(network, loss, opt)
+      const batch = { inputs: Tensor.fromRows([[1, 0, 0, 1], [0, 1, 1, 0]]), targets: Tensor.fromRows([[1, 0, 0], [0, 0, 1]]), labels: [0, 2], classes: 3 }
+      const [r] = step(batch)(Train.initialState(network, opt, 0))
+      expect(E.isRight(r)).toBe(true)
+    }
+    const plain = Spec.build(decoded(tiny())).optimizer.init({ w: Tensor.vector([1]) })
+    expect(Optim.learningRate(plain)).toBe(0.1)
+  })
+
+  it('momentum from a spec equals the optimizer built by hand', () => {
+    const { network, optimizer } = Spec.build(decoded(edit((j) => (j['optimizer'] = { type: 'momentum', learningRate: 0.008, momentum: 0.9 }))))
+    const a = Train.initialState(network, optimizer, 0)
+    const b = Train.initialState(network, Optim.momentum(0.008, 0.9), 0)
+    expect(a.optState).toEqual(b.optState)
+  })
+
+  it('the same spec gives the same initial params (the seed decides)', () => {
+    const { network, optimizer } = Spec.build(decoded(tiny()))
+    const p = (seed: number) => Train.initialState(network, optimizer, seed).params
+    expect(Tree.equals(p(1), p(1))).toBe(true)
+    expect(Tree.equals(p(1), p(2))).toBe(false)
+  })
+})
+
+describe('bad specs: path, expected, found', () => {
+  it('not an object at all', () => {
+    expect(onlyIssue(null)).toEqual({ path: '(root)', expected: 'a network spec', found: 'null' })
+    expect(onlyIssue([1])).toEqual({ path: '(root)', expected: 'a network spec', found: 'an array of 1 item' })
+  })
+
+  it('missing fields are each named', () => {
+    const all = issues({})
+    expect(all.map((i) => i.path)).toEqual(['input', 'layers', 'loss', 'optimizer', 'training'])
+    expect(all.every((i) => i.found === 'nothing (the field is missing)')).toBe(true)
+    expect(onlyIssue(edit((j) => delete j['training'].batchSize))).toEqual({ path: 'training.batchSize', expected: 'a positive integer', found: 'nothing (the field is missing)' })
+  })
+
+  it('negative and fractional sizes', () => {
+    expect(onlyIssue(edit((j) => (j['layers'][2].units = -5)))).toEqual({ path: 'layers[2].units', expected: 'a positive integer', found: '-5' })
+    expect(onlyIssue(edit((j) => (j['layers'][0].units = 2.5)))).toMatchObject({ path: 'layers[0].units', found: '2.5' })
+    expect(onlyIssue(edit((j) => (j['input'] = 0)))).toMatchObject({ path: 'input', expected: 'a positive integer', found: '0' })
+  })
+
+  it('wrong types say which type was found', () => {
+    expect(onlyIssue(edit((j) => (j['input'] = '784')))).toEqual({ path: 'input', expected: 'a positive integer', found: '"784" (a string)' })
+    expect(onlyIssue(edit((j) => (j['layers'] = { type: 'relu' })))).toMatchObject({ path: 'layers', expected: 'a non-empty array of layers' })
+    expect(onlyIssue(edit((j) => (j['layers'][1] = 'tanh')))).toMatchObject({ path: 'layers[1]', found: '"tanh" (a string)' })
+    expect(onlyIssue(edit((j) => (j['training'].epochs = true)))).toMatchObject({ path: 'training.epochs', found: 'true (a boolean)' })
+  })
+
+  it('an unknown activation lists the known ones, and suggests the near miss', () => {
+    const i = onlyIssue(edit((j) => (j['layers'][1] = { type: 'rleu' })))
+    expect(i.path).toBe('layers[1].type')
+    for (const name of Spec.activationNames) expect(i.expected).toContain(name)
+    expect(i.expected).toContain('did you mean relu?')
+    expect(i.found).toBe('"rleu" (a string)')
+  })
+
+  it('unknown fields are rejected, with the known fields and a suggestion', () => {
+    const i = onlyIssue(edit((j) => (j['layers'][0] = { type: 'dense', unit: 8, units: 8 })))
+    expect(i).toEqual({ path: 'layers[0].unit', expected: 'one of the fields type, units, in, weightInit, biasInit (did you mean "units"?)', found: 'an unknown field "unit"' })
+    expect(onlyIssue(edit((j) => (j['training'].epoch = 3))).path).toBe('training.epoch')
+    expect(onlyIssue(edit((j) => (j['lr'] = 3))).path).toBe('lr')
+    expect(onlyIssue(edit((j) => (j['optimizer'].momentum = 0.9))).path).toBe('optimizer.momentum')
+  })
+
+  it('nonsensical hyper-parameters', () => {
+    const at = (f: (j: Record<string, any>) => void) => onlyIssue(edit(f))
+    expect(at((j) => (j['optimizer'].learningRate = -0.1))).toEqual({ path: 'optimizer.learningRate', expected: 'a finite number > 0', found: '-0.1' })
+    expect(at((j) => (j['optimizer'].learningRate = 0))).toMatchObject({ path: 'optimizer.learningRate' })
+    expect(at((j) => (j['optimizer'].learningRate = Infinity))).toMatchObject({ path: 'optimizer.learningRate', found: 'Infinity' })
+    expect(at((j) => (j['training'].batchSize = 0))).toEqual({ path: 'training.batchSize', expected: 'a positive integer', found: '0' })
+    expect(at((j) => (j['training'].epochs = 0))).toMatchObject({ path: 'training.epochs', found: '0' })
+    expect(at((j) => j['layers'].splice(1, 0, { type: 'dropout', rate: 1.5 }))).toEqual({ path: 'layers[1].rate', expected: 'a number in [0, 1)', found: '1.5' })
+    expect(at((j) => j['layers'].splice(1, 0, { type: 'dropout', rate: 1 }))).toMatchObject({ path: 'layers[1].rate' })
+    expect(at((j) => (j['optimizer'] = { type: 'momentum', learningRate: 0.1, momentum: 1 }))).toEqual({ path: 'optimizer.momentum', expected: 'a number in [0, 1)', found: '1' })
+    expect(at((j) => (j['optimizer'] = { type: 'nesterov', learningRate: 0.1 }))).toMatchObject({ path: 'optimizer.momentum', found: 'nothing (the field is missing)' })
+    expect(at((j) => (j['optimizer'] = { type: 'adam', learningRate: 0.1, b2: -0.5 }))).toMatchObject({ path: 'optimizer.b2' })
+    expect(at((j) => (j['optimizer'].clipByGlobalNorm = 0))).toMatchObject({ path: 'optimizer.clipByGlobalNorm' })
+    expect(at((j) => (j['optimizer'].weightDecay = -1))).toMatchObject({ path: 'optimizer.weightDecay' })
+    expect(at((j) => (j['optimizer'].schedule = { type: 'cosine', steps: 0 }))).toMatchObject({ path: 'optimizer.schedule.steps' })
+    expect(at((j) => (j['optimizer'].schedule = { type: 'linear' }))).toMatchObject({ path: 'optimizer.schedule.type', expected: 'one of step, exponential, cosine' })
+    expect(at((j) => (j['optimizer'] = { type: 'adagrad', learningRate: 0.1 }))).toMatchObject({ path: 'optimizer.type' })
+    expect(at((j) => (j['training'].seed = -1))).toMatchObject({ path: 'training.seed' })
+    expect(at((j) => (j['loss'] = 'crossEntropy'))).toMatchObject({ path: 'loss', found: '"crossEntropy" (a string)' })
+  })
+
+  it('inconsistent widths are caught before anything is built', () => {
+    expect(onlyIssue(edit((j) => (j['layers'][2].in = 5)))).toEqual({ path: 'layers[2].in', expected: '8 (the width of layers[0], dense with 8 units)', found: '5' })
+    expect(onlyIssue(edit((j) => (j['layers'][0].in = 100)))).toEqual({ path: 'layers[0].in', expected: '4 (the width of input)', found: '100' })
+    expect(onlyIssue(edit((j) => j['layers'].splice(1, 0, { type: 'batchNorm', features: 7 })))).toMatchObject({ path: 'layers[1].features', found: '7' })
+    expect(onlyIssue(edit((j) => (j['output'] = 10)))).toEqual({ path: 'output', expected: '3 (the width of layers[2], dense with 3 units)', found: '10' })
+    expect(onlyIssue(edit((j) => (j['layers'] = [])))).toEqual({ path: 'layers', expected: 'a non-empty array of layers', found: 'an array of 0 items' })
+  })
+
+  it('bad initializers', () => {
+    expect(onlyIssue(edit((j) => (j['layers'][0].weightInit = 'heNormel')))).toMatchObject({ path: 'layers[0].weightInit', found: '"heNormel" (a string)' })
+    expect(onlyIssue(edit((j) => (j['layers'][0].weightInit = { type: 'uniform', min: 1, max: -1 })))).toEqual({ path: 'layers[0].weightInit.max', expected: 'a number ≥ min (1)', found: '-1' })
+    expect(onlyIssue(edit((j) => (j['layers'][0].weightInit = { type: 'normal', std: -1 })))).toMatchObject({ path: 'layers[0].weightInit.std' })
+    expect(onlyIssue(edit((j) => (j['layers'][0].biasInit = 3)))).toMatchObject({ path: 'layers[0].biasInit', found: '3' })
+  })
+
+  it('several problems are all reported, one line each, in the message', () => {
+    const r = Spec.decode(edit((j) => {
+      j['layers'][0].units = -1
+      j['optimizer'].learningRate = -1
+      j['training'].batchSize = 0
+    }))
+    expect(E.isLeft(r) && r.left.issues.length).toBe(3)
+    if (E.isLeft(r)) {
+      expect(r.left.message.split('\n')).toEqual([
+        'invalid spec (3 problems):',
+        '  - layers[0].units: expected a positive integer, found -1',
+        '  - optimizer.learningRate: expected a finite number > 0, found -1',
+        '  - training.batchSize: expected a positive integer, found 0'
+      ])
+    }
+  })
+
+  it('JSON syntax errors name the file', () => {
+    const r = Spec.parse('{ "input": 784, ', 'net.json')
+    expect(E.isLeft(r) && r.left.message).toMatch(/^net\.json: not valid JSON: /)
+    const r2 = Spec.parse('{ "input": 784 }', 'net.json')
+    expect(E.isLeft(r2) && r2.left.message).toMatch(/^net\.json: invalid spec \(4 problems\)/)
+  })
+
+  it('bad data sources', () => {
+    expect(onlyIssue(edit((j) => (j['data'] = { type: 'csv' })))).toMatchObject({ path: 'data.type', expected: 'one of mnist, idx' })
+    expect(onlyIssue(edit((j) => (j['data'] = { type: 'idx', trainImages: 'a' })))).toMatchObject({ path: 'data.trainLabels' })
+    expect(onlyIssue(edit((j) => (j['data'] = { type: 'mnist', dir: '' })))).toMatchObject({ path: 'data.dir', expected: 'a non-empty string' })
+  })
+})
