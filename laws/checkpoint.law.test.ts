@@ -1,0 +1,175 @@
+/**
+ * Checkpoint laws: decode(encode(x)) = x bit for bit, for any trees of float32/float64 tensors (any bit
+ * pattern: -0, subnormals, ±Infinity, NaN with payloads) and any numbers; and resuming from a
+ * checkpoint file (write → read → restore) then training m steps equals k + m steps without stopping,
+ * bit for bit in params, layer state, optimizer state, PRNG key and step.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as E from 'fp-ts/Either'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { Checkpoint, Data, Layers, Loss, Optim, Random, Tensor, Train, type Tree } from '../src/index.ts'
+import { seed } from './arbitraries.ts'
+
+// equality, bit for bit
+
+const bytesOf = (t: Tensor.Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
+
+/** Same structure, key order, dtypes, shapes and bytes; numbers by `Object.is` (-0 ≠ 0, NaN = NaN). */
+const sameBits = (a: Optim.OptState, b: Optim.OptState): boolean => {
+  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b)
+  const aTensor = 'dtype' in a && ArrayBuffer.isView((a as Tensor.Tensor).data)
+  const bTensor = 'dtype' in b && ArrayBuffer.isView((b as Tensor.Tensor).data)
+  if (aTensor || bTensor) {
+    if (!aTensor || !bTensor) return false
+    const [x, y] = [a as Tensor.Tensor, b as Tensor.Tensor]
+    return x.dtype === y.dtype && x.shape.join() === y.shape.join() && Buffer.compare(bytesOf(x), bytesOf(y)) === 0
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x: Optim.OptState, i) => sameBits(x, b[i] as Optim.OptState))
+  }
+  const [ra, rb] = [a as Record<string, Optim.OptState>, b as Record<string, Optim.OptState>]
+  return Object.keys(ra).join('\u0000') === Object.keys(rb).join('\u0000') && Object.keys(ra).every((k) => sameBits(ra[k] as Optim.OptState, rb[k] as Optim.OptState))
+}
+
+const sameState = (a: Train.TrainState<Tree.Tree, Tree.Tree, Optim.OptState>, b: Train.TrainState<Tree.Tree, Tree.Tree, Optim.OptState>): boolean =>
+  sameBits(a.params, b.params) &&
+  sameBits(a.layerState, b.layerState) &&
+  sameBits(a.optState, b.optState) &&
+  a.rng.words[0] === b.rng.words[0] &&
+  a.rng.words[1] === b.rng.words[1] &&
+  a.step === b.step
+
+// arbitraries
+
+const shape = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 })
+
+/** A tensor of arbitrary bit patterns: random words reinterpreted as floats. */
+const tensor: fc.Arbitrary<Tensor.Tensor> = fc.tuple(shape, fc.constantFrom('float32' as const, 'float64' as const)).chain(([s, dtype]) => {
+  const n = s.reduce((a, b) => a * b, 1)
+  const words = dtype === 'float32' ? n : 2 * n
+  return fc
+    .oneof(
+      // Uniform bits: NaNs with payloads, subnormals and infinities all appear.
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: words, maxLength: words }).map((ws) => Uint32Array.from(ws).buffer),
+      // Values a network holds, with the edge cases JSON numbers get wrong.
+      fc.array(fc.oneof(fc.double(), fc.constantFrom(-0, 5e-324, 1e-45, -1.4e-45, 2 ** -126)), { minLength: n, maxLength: n }).map((vs) =>
+        (dtype === 'float32' ? Float32Array.from(vs) : Float64Array.from(vs)).buffer
+      )
+    )
+    .map((buffer) => Tensor.fromData(s, dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer)))
+})
+
+/** Record keys, including ones that look like the format's own words. */
+const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('dtype', 'shape', 'data', '__proto__', '0', 'NaN'))
+
+const record = <A>(value: fc.Arbitrary<A>): fc.Arbitrary<Record<string, A>> =>
+  fc.uniqueArray(fc.tuple(key, value), { maxLength: 3, selector: ([k]) => k }).map((entries) => Object.fromEntries(entries))
+
+const trees = (numbers: boolean): fc.Arbitrary<Optim.OptState> =>
+  fc.letrec<{ node: Optim.OptState }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', maxDepth: 4 },
+      tensor,
+      ...(numbers ? [fc.double(), fc.constantFrom(-0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.1, 1e-3)] : []),
+      fc.array(tie('node'), { maxLength: 3 }),
+      record(tie('node'))
+    )
+  })).node
+
+const rng = fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([a, b]): Random.Key => ({ _tag: 'Key', words: [a, b] }))
+
+const checkpoint: fc.Arbitrary<Checkpoint.Checkpoint> = fc
+  .record({
+    spec: fc.oneof(fc.constant(null), fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown)),
+    params: trees(false) as fc.Arbitrary<Tree.Tree>,
+    layerState: trees(false) as fc.Arbitrary<Tree.Tree>,
+    optState: trees(true),
+    rng,
+    step: fc.nat()
+  })
+  .map(({ spec, ...state }) => Checkpoint.make(state, spec))
+
+// the training setup of laws/train.law.test.ts: BatchNorm and dropout make the state matter
+
+const task = (s: number, n = 96, features = 6, classes = 3): Data.Dataset => {
+  const x = Random.normal(Random.key(s), [n, features])
+  const labels = Array.from({ length: n }, (_, i) => i % classes)
+  return E.getOrElseW((e: Data.DataError) => {
+    throw new Error(e.message)
+  })(Data.fromLabelled(x, labels, classes))
+}
+
+const network = Layers.sequential(Layers.dense(6, 8), Layers.batchNorm(8), Layers.relu(), Layers.dropout(0.2), Layers.dense(8, 3))
+const optimizer = Optim.adam(1e-2)
+const run = Train.traverseSteps(Train.trainStep(network, Loss.softmaxCrossEntropy, optimizer))
+
+const dir = mkdtempSync(join(tmpdir(), 'nn-ts-checkpoint-law-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('checkpoint laws', () => {
+  it('decode(encode(x)) = x, bit for bit', () => {
+    fc.assert(
+      fc.property(checkpoint, (c) => {
+        const decoded = Checkpoint.decode(Checkpoint.encode(c))
+        if (E.isLeft(decoded)) throw new Error(decoded.left.message)
+        expect(decoded.right.version).toBe(1)
+        expect(decoded.right.spec).toEqual(c.spec)
+        expect(sameState(decoded.right.state, c.state)).toBe(true)
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it('encoding is deterministic and re-encoding a decoded checkpoint gives the same text', () => {
+    fc.assert(
+      fc.property(checkpoint, (c) => {
+        const text = Checkpoint.encode(c)
+        expect(Checkpoint.encode(c)).toBe(text)
+        const decoded = Checkpoint.decode(text)
+        expect(E.isRight(decoded) && Checkpoint.encode(decoded.right)).toBe(text)
+      }),
+      { numRuns: 50 }
+    )
+  })
+
+  it('restore against the state it was saved from gives that state back', () => {
+    fc.assert(
+      fc.property(seed, (s) => {
+        const state = Train.initialState(network, optimizer, s)
+        const restored = E.flatMap((c: Checkpoint.Checkpoint) => Checkpoint.restore(Train.initialState(network, optimizer, s + 1), c))(
+          Checkpoint.decode(Checkpoint.encode(Checkpoint.make(state)))
+        )
+        expect(E.isRight(restored) && sameState(restored.right, state)).toBe(true)
+      }),
+      { numRuns: 10 }
+    )
+  })
+
+  it('k steps, write, read, restore, m more = k + m steps, bit for bit', async () => {
+    await fc.assert(
+      fc.asyncProperty(seed, fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), async (s, k, m) => {
+        const all = Array.from({ length: 2 }, (_, e) => Data.epochBatches(task(s), 12, Random.key(s), e))
+          .flat()
+          .slice(0, k + m)
+        const s0 = Train.initialState(network, optimizer, s)
+        const [straightResult, straight] = run(all)(s0)
+        const [, stopped] = run(all.slice(0, k))(s0)
+        const file = join(dir, `law-${s}-${k}-${m}.ckpt.json`)
+        const written = await Checkpoint.write(file, Checkpoint.make(stopped, { seed: s }))()
+        expect(written).toEqual(E.right(undefined))
+        const read = await Checkpoint.read(file)()
+        // The template comes from another seed: restoring must take nothing but its structure.
+        const restored = E.flatMap((c: Checkpoint.Checkpoint) => Checkpoint.restore(Train.initialState(network, optimizer, s + 7), c))(read)
+        if (E.isLeft(restored)) throw new Error(restored.left.message)
+        const [resumedResult, resumed] = run(all.slice(k))(restored.right)
+        expect(E.isRight(straightResult) && E.isRight(resumedResult)).toBe(true)
+        expect(sameState(resumed, straight)).toBe(true)
+        expect(resumed.step).toBe(k + m)
+      }),
+      { numRuns: 12 }
+    )
+  })
+})
