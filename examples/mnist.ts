@@ -11,11 +11,13 @@ import { Data, Init, Layers, Loss, Optim, Random, Train, Viz, kernels } from '..
 
 /** The benchmark nets: the seed architecture and three larger ones. */
 const nets = {
-  S: { describe: '784-40-30-20-10 ReLU, Adam', batchSize: 100, epochs: 15, lr: 2e-3,
+  // The seed architecture with HW1's BatchNorm after each hidden Linear (num_bn_layers = 3): without
+  // it this small net lands at 96.9–97.3 % depending on the seed, too close to the 97 % bar.
+  S: { describe: '784-40-BN-30-BN-20-BN-10 ReLU, Adam', batchSize: 100, epochs: 15, lr: 2e-3,
     build: () => Layers.sequential(
-      Layers.dense(784, 40, { weightInit: Init.heNormal }), Layers.relu(),
-      Layers.dense(40, 30, { weightInit: Init.heNormal }), Layers.relu(),
-      Layers.dense(30, 20, { weightInit: Init.heNormal }), Layers.relu(),
+      Layers.dense(784, 40, { weightInit: Init.heNormal }), Layers.batchNorm(40), Layers.relu(),
+      Layers.dense(40, 30, { weightInit: Init.heNormal }), Layers.batchNorm(30), Layers.relu(),
+      Layers.dense(30, 20, { weightInit: Init.heNormal }), Layers.batchNorm(20), Layers.relu(),
       Layers.dense(20, 10)) },
   M: { describe: '784-256-128-10 ReLU, Adam', batchSize: 128, epochs: 10, lr: 1e-3,
     build: () => Layers.sequential(
