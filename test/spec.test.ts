@@ -47,9 +47,9 @@ describe('the seed spec', () => {
     const spec = decoded(seedJson())
     const built = Spec.build(spec, { trainSize: 55000 })
     const byHand = Layers.sequential(
-      Layers.dense(784, 40, { weightInit: Init.heNormal }), Layers.relu(),
-      Layers.dense(40, 30, { weightInit: Init.heNormal }), Layers.relu(),
-      Layers.dense(30, 20, { weightInit: Init.heNormal }), Layers.relu(),
+      Layers.dense(784, 40, { weightInit: Init.heNormal }), Layers.batchNorm(40), Layers.relu(),
+      Layers.dense(40, 30, { weightInit: Init.heNormal }), Layers.batchNorm(30), Layers.relu(),
+      Layers.dense(30, 20, { weightInit: Init.heNormal }), Layers.batchNorm(20), Layers.relu(),
       Layers.dense(20, 10)
     )
     expect(built.network.name).toBe(byHand.name)
@@ -57,6 +57,7 @@ describe('the seed spec', () => {
     const a = Train.initialState(built.network, built.optimizer, built.training.seed)
     const b = Train.initialState(byHand, optimizer, 0)
     expect(Tree.equals(a.params, b.params)).toBe(true)
+    expect(Tree.equals(a.layerState, b.layerState)).toBe(true)
     expect(a.optState).toEqual(b.optState)
     expect(built.training).toEqual({ epochs: 15, batchSize: 100, seed: 0, validationSize: 5000 })
   })

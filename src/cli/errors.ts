@@ -1,0 +1,49 @@
+/**
+ * What can end a CLI command early, as values: each kind has its exit code, and every message is one
+ * clear paragraph that names the thing at fault (file, flag, field), what was expected and what was found.
+ *
+ * @internal
+ */
+
+/**
+ * - `usage`: a command or flag the CLI does not know, a missing or malformed flag value (exit 2);
+ * - `input`: a spec, data file or checkpoint that cannot be read or is wrong (exit 2);
+ * - `nonFinite`: training produced NaN or ±Infinity; the last good state was saved (exit 3);
+ * - `internal`: anything else, i.e. a bug in nn-ts (exit 1).
+ * @internal
+ */
+export type CliErrorKind = 'usage' | 'input' | 'nonFinite' | 'internal'
+
+/** @internal */
+export interface CliError {
+  readonly kind: CliErrorKind
+  readonly message: string
+  /** Extra fields for `--json` output (e.g. the step and place of a non-finite value). */
+  readonly details?: Readonly<Record<string, unknown>>
+}
+
+/** @internal */
+export const exitCodes: Readonly<Record<CliErrorKind, number>> = { usage: 2, input: 2, nonFinite: 3, internal: 1 }
+
+/** @internal */
+export const usage = (message: string): CliError => ({ kind: 'usage', message })
+
+/** @internal */
+export const input = (message: string): CliError => ({ kind: 'input', message })
+
+/** Node's file-system error codes in words, so a missing file reads as such and not as `ENOENT: …`. */
+const FS_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory, expected a file',
+  ENOTDIR: 'a folder in the path is not a directory',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only'
+}
+
+/** Why a file operation failed, in words. @internal */
+export const fsReason = (e: unknown): string => {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
+  return FS_REASONS[code] ?? (e instanceof Error ? e.message : String(e))
+}

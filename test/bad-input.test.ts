@@ -1,0 +1,333 @@
+/**
+ * Bad input, tried as a user would: the CLI on broken specs, data files, checkpoints and flags. Each
+ * case must end with one clear `nn-ts: ` message naming the thing at fault, a non-zero exit code, no
+ * stack trace, no hang and no output file. Most cases call the CLI's `run` in-process (fast); a few run
+ * the real `nn-ts` bin as a subprocess to prove the same holds for the process and its exit code.
+ * Ends with a tiny spec trained end to end, its checkpoint read back by `eval` and `predict`, and a
+ * resumed run that equals an uninterrupted one.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import * as E from 'fp-ts/Either'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run } from '../src/cli/run.ts'
+import { Checkpoint, Data, Tree } from '../src/index.ts'
+
+const ROOT = resolve(import.meta.dirname, '..')
+let dir = ''
+const at = (name: string): string => join(dir, name)
+
+interface Outcome {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const cli = async (...argv: string[]): Promise<Outcome> => {
+  let stdout = ''
+  let stderr = ''
+  const code = await run(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), progress: false })
+  return { code, stdout, stderr }
+}
+
+/** The real bin in a child process, with a timeout so a hang fails instead of blocking. */
+const subprocess = (...argv: string[]): Outcome => {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'nn-ts.mjs'), ...argv], { cwd: dir, encoding: 'utf8', timeout: 20_000 })
+  if (r.error !== undefined) throw r.error
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** One `nn-ts: ` message (possibly listing several spec problems) at the end of stderr, no stack trace. */
+const expectCleanFailure = (o: Outcome, code: number, ...mentions: Array<string | RegExp>): void => {
+  expect(o.code, o.stderr).toBe(code)
+  expect(o.stderr.match(/(^|\n)nn-ts: /g) ?? [], o.stderr).toHaveLength(1)
+  expect(o.stderr).not.toMatch(/\n\s+at .+:\d+/)
+  expect(o.stderr).not.toMatch(/internal error/)
+  for (const m of mentions) expect(o.stderr).toMatch(typeof m === 'string' ? new RegExp(m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : m)
+}
+
+// fixtures: 4×4 "images" of three classes (a bright row, column or diagonal), small enough to train in milliseconds
+
+const image = (cls: number, k: number): number[] => {
+  const px = new Array<number>(16).fill(10 + ((k * 7) % 20))
+  for (let i = 0; i < 4; i++) px[cls === 0 ? (k % 4) * 4 + i : cls === 1 ? i * 4 + (k % 4) : i * 5] = 250
+  return px
+}
+
+const writeSet = (prefix: string, n: number): void => {
+  const labels = Array.from({ length: n }, (_, i) => i % 3)
+  writeFileSync(at(`${prefix}-images.idx`), Data.encodeIdx({ dtype: 'uint8', shape: [n, 4, 4], data: labels.flatMap((c, i) => image(c, i)) }))
+  writeFileSync(at(`${prefix}-labels.idx`), Data.encodeIdx({ dtype: 'uint8', shape: [n], data: labels }))
+}
+
+const goodSpec = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name: 'tiny',
+  input: 16,
+  layers: [{ type: 'dense', units: 8, weightInit: 'heNormal' }, { type: 'relu' }, { type: 'dense', units: 3 }],
+  loss: 'softmaxCrossEntropy',
+  optimizer: { type: 'adam', learningRate: 0.05 },
+  training: { epochs: 10, batchSize: 8, seed: 1 },
+  data: { type: 'idx', trainImages: 'train-images.idx', trainLabels: 'train-labels.idx', testImages: 'test-images.idx', testLabels: 'test-labels.idx' },
+  ...over
+})
+
+/** Writes a spec file (JSON value or raw text) and returns its path. */
+const spec = (name: string, content: unknown): string => {
+  writeFileSync(at(name), typeof content === 'string' ? content : JSON.stringify(content, null, 2))
+  return at(name)
+}
+
+/** A fresh output folder that must stay absent when a command fails before training. */
+let outCount = 0
+const freshOut = (): string => at(`out-${++outCount}`)
+
+/** Trains a spec with a fresh --out, expecting the failure to leave no output behind. */
+const trainFails = async (specFile: string, code: number, ...mentions: Array<string | RegExp>): Promise<void> => {
+  const out = freshOut()
+  const o = await cli('train', '--spec', specFile, '--out', out, '--no-pictures')
+  expectCleanFailure(o, code, ...mentions)
+  expect(existsSync(out), `${out} was created by a failing run`).toBe(false)
+}
+
+let checkpoint = ''
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nn-ts-bad-input-'))
+  writeSet('train', 48)
+  writeSet('test', 24)
+  const o = await cli('train', '--spec', spec('good.spec.json', goodSpec()), '--out', at('good'), '--no-pictures', '--json')
+  if (o.code !== 0) throw new Error(`the good spec does not train: ${o.stderr}`)
+  checkpoint = at('good/checkpoint.json')
+})
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('usage', () => {
+  it('an unknown command lists the commands', async () => expectCleanFailure(await cli('trian'), 2, "unknown command 'trian'", 'train, eval, predict'))
+  it('an unknown flag names it and lists the known ones', async () => expectCleanFailure(await cli('train', '--spek', 'x.json'), 2, 'unknown flag --spek', '--spec'))
+  it('a missing required flag', async () => expectCleanFailure(await cli('train'), 2, 'needs --spec'))
+  it('a flag without its value', async () => expectCleanFailure(await cli('train', '--spec'), 2, '--spec needs a value'))
+  it('predict without --input', async () => expectCleanFailure(await cli('predict', '--checkpoint', 'c.json'), 2, 'needs --input'))
+  it('eval with --images but no --labels', async () => expectCleanFailure(await cli('eval', '--checkpoint', checkpoint, '--images', at('test-images.idx')), 2, '--images and --labels go together'))
+  it('a positional argument', async () => expectCleanFailure(await cli('eval', 'ckpt.json'), 2, "unexpected argument 'ckpt.json'"))
+  it('--help prints the help and exits 0', async () => {
+    for (const c of ['train', 'eval', 'predict']) {
+      const o = await cli(c, '--help')
+      expect(o.code).toBe(0)
+      expect(o.stdout).toContain(`usage: nn-ts ${c}`)
+      expect(o.stdout).toContain('exit codes')
+    }
+    expect((await cli('--help')).stdout).toContain('nn-ts <command>')
+  })
+})
+
+describe('bad specs', () => {
+  it('a missing spec file', async () => trainFails(at('nope.spec.json'), 2, 'cannot read the spec', 'nope.spec.json', 'no such file'))
+  it('a folder given as the spec', async () => trainFails(dir, 2, 'it is a directory'))
+  it('a JSON syntax error', async () => trainFails(spec('syntax.json', '{ "input": 16, "layers": [ '), 2, 'syntax.json: not valid JSON'))
+  it('missing fields', async () => {
+    const { training: _t, loss: _l, ...rest } = goodSpec()
+    await trainFails(spec('missing.json', rest), 2, 'loss: expected one of', 'training: expected the training settings', 'the field is missing')
+  })
+  it('a negative size', async () =>
+    trainFails(spec('negative.json', goodSpec({ layers: [{ type: 'dense', units: -8 }, { type: 'dense', units: 3 }] })), 2, 'layers[0].units: expected a positive integer, found -8'))
+  it('an unknown activation lists the known ones', async () =>
+    trainFails(spec('activation.json', goodSpec({ layers: [{ type: 'dense', units: 8 }, { type: 'swish' }, { type: 'dense', units: 3 }] })), 2, 'layers[1].type', 'relu, leakyRelu, elu', '"swish"'))
+  it('a wrong type', async () => trainFails(spec('types.json', goodSpec({ input: '16' })), 2, 'input: expected a positive integer, found "16" (a string)'))
+  it('inconsistent widths', async () =>
+    trainFails(spec('widths.json', goodSpec({ layers: [{ type: 'dense', units: 8 }, { type: 'relu' }, { type: 'dense', in: 7, units: 3 }] })), 2, 'layers[2].in: expected 8', 'found 7'))
+  it('an unknown field (a typo)', async () =>
+    trainFails(spec('typo.json', goodSpec({ layers: [{ type: 'dense', unit: 8 }, { type: 'dense', units: 3 }] })), 2, 'layers[0].unit', 'did you mean "units"'))
+  it('a negative learning rate', async () =>
+    trainFails(spec('lr.json', goodSpec({ optimizer: { type: 'sgd', learningRate: -0.1 } })), 2, 'optimizer.learningRate: expected a finite number > 0, found -0.1'))
+  it('batch size 0', async () => trainFails(spec('batch.json', goodSpec({ training: { epochs: 1, batchSize: 0 } })), 2, 'training.batchSize', 'found 0'))
+  it('dropout 1.5', async () =>
+    trainFails(spec('dropout.json', goodSpec({ layers: [{ type: 'dense', units: 8 }, { type: 'dropout', rate: 1.5 }, { type: 'dense', units: 3 }] })), 2, 'layers[1].rate: expected a number in [0, 1), found 1.5'))
+  it('epochs 0', async () => trainFails(spec('epochs.json', goodSpec({ training: { epochs: 0, batchSize: 8 } })), 2, 'training.epochs', 'found 0'))
+  it('momentum 1', async () =>
+    trainFails(spec('momentum.json', goodSpec({ optimizer: { type: 'momentum', learningRate: 0.1, momentum: 1 } })), 2, 'optimizer.momentum: expected a number in [0, 1), found 1'))
+  it('a validation set as large as the data', async () =>
+    trainFails(spec('validation.json', goodSpec({ training: { epochs: 1, batchSize: 8, validationSize: 48 } })), 2, 'validationSize is 48', 'only 48 examples'))
+  it('an output layer narrower than the classes', async () =>
+    trainFails(spec('classes.json', goodSpec({ layers: [{ type: 'dense', units: 2 }] })), 2, 'label 2 at index 2 is out of range, expected 0 to 1'))
+})
+
+describe('bad data files', () => {
+  const withData = (name: string, files: Record<string, string>): string =>
+    spec(name, goodSpec({ data: { type: 'idx', trainImages: 'train-images.idx', trainLabels: 'train-labels.idx', ...files } }))
+
+  it('a truncated IDX file', async () => {
+    writeFileSync(at('truncated.idx'), readFileSync(at('train-images.idx')).subarray(0, 100))
+    await trainFails(withData('d1.json', { trainImages: 'truncated.idx' }), 2, 'truncated.idx: truncated: expected 784 bytes', 'file has 100')
+  })
+  it('an empty file', async () => {
+    writeFileSync(at('empty.idx'), new Uint8Array(0))
+    await trainFails(withData('d2.json', { trainImages: 'empty.idx' }), 2, 'empty.idx: truncated', 'file has 0')
+  })
+  it('a wrong magic number (labels given as images)', async () =>
+    trainFails(withData('d3.json', { trainImages: 'train-labels.idx' }), 2, 'train-labels.idx: wrong magic number 0x00000801'))
+  it('not an IDX file at all', async () => {
+    writeFileSync(at('text.idx'), 'hello, world')
+    await trainFails(withData('d4.json', { trainImages: 'text.idx' }), 2, 'text.idx: not an IDX file')
+  })
+  it('a corrupt gzip file', async () => {
+    writeFileSync(at('corrupt.idx.gz'), gzipSync(readFileSync(at('train-images.idx'))).subarray(0, 40))
+    await trainFails(withData('d5.json', { trainImages: 'corrupt.idx.gz' }), 2, 'corrupt.idx.gz', 'gzip')
+  })
+  it('a label out of range (11)', async () => {
+    writeFileSync(at('labels11.idx'), Data.encodeIdx({ dtype: 'uint8', shape: [48], data: Array.from({ length: 48 }, (_, i) => (i === 5 ? 11 : i % 3)) }))
+    await trainFails(withData('d6.json', { trainLabels: 'labels11.idx' }), 2, 'labels11.idx: label 11 at index 5 is out of range, expected 0 to 2')
+  })
+  it('as many labels as images, or else', async () => {
+    writeFileSync(at('labels40.idx'), Data.encodeIdx({ dtype: 'uint8', shape: [40], data: Array.from({ length: 40 }, (_, i) => i % 3) }))
+    await trainFails(withData('d7.json', { trainLabels: 'labels40.idx' }), 2, 'has 40 labels but', 'has 48 images')
+  })
+  it('NaN and Infinity pixels in a float IDX file', async () => {
+    const values = Array.from({ length: 48 * 16 }, (_, i) => (i % 16) / 16)
+    values[3 * 16 + 5] = Number.NaN
+    writeFileSync(at('nan.idx'), Data.encodeIdx({ dtype: 'float32', shape: [48, 16], data: values }))
+    await trainFails(withData('d8.json', { trainImages: 'nan.idx' }), 2, 'nan.idx: inputs[3, 5] is NaN, expected finite numbers')
+    values[3 * 16 + 5] = Number.POSITIVE_INFINITY
+    writeFileSync(at('inf.idx'), Data.encodeIdx({ dtype: 'float32', shape: [48, 16], data: values }))
+    await trainFails(withData('d9.json', { trainImages: 'inf.idx' }), 2, 'inf.idx: inputs[3, 5] is Infinity')
+  })
+  it('28×28 images for a network with input 100', async () => {
+    writeFileSync(at('big-images.idx'), Data.encodeIdx({ dtype: 'uint8', shape: [48, 28, 28], data: new Array<number>(48 * 784).fill(7) }))
+    await trainFails(
+      spec('d10.json', goodSpec({ input: 100, data: { type: 'idx', trainImages: 'big-images.idx', trainLabels: 'train-labels.idx' } })),
+      2,
+      'big-images.idx has 784 features per example, but the network\'s input is 100'
+    )
+  })
+  it('a missing data file', async () => trainFails(withData('d11.json', { trainLabels: 'gone.idx' }), 2, 'cannot read', 'gone.idx', 'no such file'))
+})
+
+describe('bad checkpoints', () => {
+  const evalFails = async (file: string, ...mentions: Array<string | RegExp>): Promise<void> =>
+    expectCleanFailure(await cli('eval', '--checkpoint', file, '--json'), 2, file, ...mentions)
+
+  it('a missing checkpoint', async () => evalFails(at('none.json'), 'no such file'))
+  it('a truncated checkpoint', async () => {
+    const text = readFileSync(checkpoint, 'utf8')
+    writeFileSync(at('half.json'), text.slice(0, Math.floor(text.length / 2)))
+    await evalFails(at('half.json'))
+  })
+  it('an edited checkpoint (one weight changed) fails its checksum', async () => {
+    const c = JSON.parse(readFileSync(checkpoint, 'utf8'))
+    const text = JSON.stringify(c)
+    // Change one base64 character of the first tensor's data: still valid base64, different float.
+    const m = /"data":"([A-Za-z0-9+/]{8})/.exec(text)
+    expect(m).not.toBeNull()
+    const original = (m as RegExpExecArray)[1] as string
+    const edited = text.replace(original, (original[0] === 'A' ? 'B' : 'A') + original.slice(1))
+    writeFileSync(at('edited.json'), edited)
+    await evalFails(at('edited.json'), /checksum/i)
+  })
+  it('a checkpoint of a future version', async () => {
+    const c = JSON.parse(readFileSync(checkpoint, 'utf8'))
+    writeFileSync(at('v2.json'), JSON.stringify({ ...c, version: 2 }))
+    await evalFails(at('v2.json'), /version/)
+  })
+  it('not a checkpoint at all', async () => {
+    writeFileSync(at('notes.json'), '{"hello": "world"}')
+    await evalFails(at('notes.json'))
+  })
+  it('--resume with the checkpoint of another network', async () => {
+    const other = spec('other.json', goodSpec({ layers: [{ type: 'dense', units: 5 }, { type: 'relu' }, { type: 'dense', units: 3 }] }))
+    const out = freshOut()
+    expectCleanFailure(await cli('train', '--spec', other, '--resume', checkpoint, '--out', out, '--no-pictures'), 2, 'checkpoint.json', /expected .*\[16, 5\]/)
+    expect(existsSync(out)).toBe(false)
+  })
+})
+
+describe('bad inputs to predict and eval', () => {
+  it('predict on examples of the wrong width', async () => {
+    const o = await cli('predict', '--checkpoint', checkpoint, '--input', at('big-images.idx'))
+    expectCleanFailure(o, 2, 'big-images.idx has 784 features per example, but the network', 'takes 16')
+  })
+  it('predict on a labels file', async () => expectCleanFailure(await cli('predict', '--checkpoint', checkpoint, '--input', at('train-labels.idx')), 2, 'wrong magic number 0x00000801'))
+  it('predict on NaN examples', async () => expectCleanFailure(await cli('predict', '--checkpoint', checkpoint, '--input', at('nan.idx')), 2, 'nan.idx: inputs[3, 5] is NaN'))
+  it('eval with a label out of range', async () =>
+    expectCleanFailure(await cli('eval', '--checkpoint', checkpoint, '--images', at('train-images.idx'), '--labels', at('labels11.idx')), 2, 'label 11 at index 5 is out of range'))
+})
+
+describe('training that diverges', () => {
+  it('stops with exit 3, names the step and place, and saves the last good state', async () => {
+    const diverging = spec('diverge.json', goodSpec({ optimizer: { type: 'sgd', learningRate: 1e30 }, training: { epochs: 3, batchSize: 8, seed: 1 } }))
+    const out = freshOut()
+    const o = await cli('train', '--spec', diverging, '--out', out, '--no-pictures', '--json')
+    expectCleanFailure(o, 3, /training stopped: NaN or Infinity at step \d+ in forward pass, layer \[\d\] dense/, 'the last good state')
+    const last = JSON.parse(o.stdout.trim().split('\n').at(-1) as string)
+    expect(last).toMatchObject({ ok: false, exitCode: 3, error: { kind: 'nonFinite' } })
+    expect(typeof last.error.step).toBe('number')
+    const c = await Checkpoint.read(join(out, 'checkpoint.json'))()
+    expect(E.isRight(c) && c.right.state.step).toBe(last.error.lastGoodStep)
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+})
+
+describe('the real bin, as a subprocess', () => {
+  it('usage error, bad spec, bad data, bad checkpoint: exit 2, one message, no stack trace', () => {
+    expectCleanFailure(subprocess('trian'), 2, "unknown command 'trian'")
+    expectCleanFailure(subprocess('train', '--spec', at('negative.json'), '--out', at('sub-out')), 2, 'layers[0].units')
+    expectCleanFailure(subprocess('train', '--spec', at('d1.json'), '--out', at('sub-out')), 2, 'truncated')
+    expectCleanFailure(subprocess('eval', '--checkpoint', at('half.json')), 2, 'half.json')
+    expect(existsSync(at('sub-out'))).toBe(false)
+  })
+  it('training that diverges: exit 3', () => {
+    expectCleanFailure(subprocess('train', '--spec', at('diverge.json'), '--out', at('sub-diverge'), '--no-pictures'), 3, 'training stopped: NaN or Infinity at step')
+    expect(existsSync(at('sub-diverge/checkpoint.json'))).toBe(true)
+  })
+  it('a good run exits 0 and its last stdout line is one JSON object', () => {
+    const o = subprocess('predict', '--checkpoint', checkpoint, '--input', at('test-images.idx'), '--json')
+    expect(o.code, o.stderr).toBe(0)
+    expect(JSON.parse(o.stdout.trim().split('\n').at(-1) as string).predictions).toHaveLength(24)
+  })
+})
+
+describe('end to end on a tiny IDX dataset', () => {
+  it('trains, writes a checkpoint that eval and predict read, with the same accuracy', async () => {
+    const out = freshOut()
+    const t = await cli('train', '--spec', at('good.spec.json'), '--out', out, '--no-pictures', '--json')
+    expect(t.code, t.stderr).toBe(0)
+    const summary = JSON.parse(t.stdout.trim().split('\n').at(-1) as string)
+    expect(summary).toMatchObject({ ok: true, epochs: 10, step: 60, checkpoint: join(out, 'checkpoint.json') })
+    expect(summary.testAccuracy).toBeGreaterThan(0.9)
+    expect(readdirSync(out)).toEqual(['checkpoint.json'])
+
+    const e = await cli('eval', '--checkpoint', join(out, 'checkpoint.json'), '--json')
+    expect(e.code, e.stderr).toBe(0)
+    expect(JSON.parse(e.stdout).accuracy).toBe(summary.testAccuracy)
+
+    const p = await cli('predict', '--checkpoint', join(out, 'checkpoint.json'), '--input', at('test-images.idx'))
+    expect(p.code, p.stderr).toBe(0)
+    const labels = p.stdout.trim().split('\n').map(Number)
+    expect(labels).toHaveLength(24)
+    const truth = Array.from({ length: 24 }, (_, i) => i % 3)
+    expect(labels.filter((l, i) => l === truth[i]).length / 24).toBe(summary.testAccuracy)
+  })
+
+  it('two epochs, then --resume to four, equals four epochs straight', async () => {
+    const constant = { optimizer: { type: 'momentum', learningRate: 0.05, momentum: 0.9 } }
+    const half = spec('half.spec.json', goodSpec({ ...constant, training: { epochs: 2, batchSize: 8, seed: 1 } }))
+    const whole = spec('whole.spec.json', goodSpec({ ...constant, training: { epochs: 4, batchSize: 8, seed: 1 } }))
+    const [a, b, c] = [freshOut(), freshOut(), freshOut()]
+    expect((await cli('train', '--spec', half, '--out', a, '--no-pictures')).code).toBe(0)
+    const resumed = await cli('train', '--spec', whole, '--resume', join(a, 'checkpoint.json'), '--out', b, '--no-pictures')
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.stdout).toContain('resuming at step 12')
+    expect((await cli('train', '--spec', whole, '--out', c, '--no-pictures')).code).toBe(0)
+    const read = async (f: string) => {
+      const r = await Checkpoint.read(join(f, 'checkpoint.json'))()
+      if (E.isLeft(r)) throw new Error(r.left.message)
+      return r.right.state
+    }
+    const [sb, sc] = [await read(b), await read(c)]
+    expect(sb.step).toBe(24)
+    expect(Tree.equals(sb.params, sc.params)).toBe(true)
+  })
+})
+
