@@ -224,13 +224,20 @@ const isTensorJson = (v: unknown): boolean => {
   return typeof dtype === 'string' && specialNumber(dtype) === undefined
 }
 
+const holdsTensor = (v: Json): boolean =>
+  v !== null && typeof v === 'object' && (isTensorJson(v) || (Array.isArray(v) ? v : Object.values(v)).some(holdsTensor))
+
 /**
  * Indented JSON for people, except that a tensor and any small value stay on one line, so a file
  * reads as a list of fields and tensors rather than thousands of lines.
  */
 const render = (v: Json, indent: string): string => {
-  const flat = JSON.stringify(v)
-  if (v === null || typeof v !== 'object' || isTensorJson(v) || flat.length <= 72) return flat
+  if (v === null || typeof v !== 'object' || isTensorJson(v)) return JSON.stringify(v)
+  // Only a value without tensors may fit on a line: no need to stringify the tensors to find out.
+  if (!holdsTensor(v)) {
+    const flat = JSON.stringify(v)
+    if (flat.length <= 72) return flat
+  }
   const inner = `${indent}  `
   if (Array.isArray(v)) return `[\n${v.map((x) => inner + render(x, inner)).join(',\n')}\n${indent}]`
   const rec = v as { readonly [key: string]: Json }
