@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { type Tensor, ShapeError, sameShape, showShape } from '../tensor/Tensor.ts'
+import { type Tensor, ShapeError, isFinite, sameShape, showShape } from '../tensor/Tensor.ts'
 
 /** @category model */
 export type Tree = Tensor | ReadonlyArray<Tree> | { readonly [key: string]: Tree }
@@ -147,4 +147,4 @@ export const equals = (a: Tree, b: Tree): boolean => {
 
 /** The path of the first leaf holding a NaN or ±Infinity, if any. @category utils */
 export const firstNonFinite = (tree: Tree): string | undefined =>
-  leaves(tree).find((l) => !l.tensor.data.every((v) => Number.isFinite(v)))?.path
+  leaves(tree).find((l) => !isFinite(l.tensor))?.path
