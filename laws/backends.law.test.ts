@@ -206,6 +206,16 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
     )
   })
 
+  it('ReLU keeps NaN, maps −0 to 0 and has derivative 0 at 0, like Math.max and the HW1 convention', () => {
+    const x = Tensor.fromArray([5], [Number.NaN, -0, 0, -2, 3])
+    const d = Tensor.fromArray([5], [1, 1, 1, Number.NaN, 2])
+    for (const K of [R, W]) {
+      expect(Array.from(K.relu(x).data)).toEqual([Number.NaN, 0, 0, 0, 3])
+      expect(Object.is(K.relu(x).data[1], 0)).toBe(true)
+      expect(Array.from(K.reluBackward(d, x).data)).toEqual([0, 0, 0, Number.NaN, 2])
+    }
+  })
+
   it('delegated kernels (closures, argmax, column copies) give the reference results bit for bit', () => {
     fc.assert(
       fc.property(posDim, posDim, seed, fc.nat(), fc.nat(), (m, n, s, i, j) => {
@@ -215,6 +225,11 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
         identical('map', W.map(a, Math.tanh), R.map(a, Math.tanh))
         identical('zipWith', W.zipWith(a, b, Math.atan2), R.zipWith(a, b, Math.atan2))
         identical('zipWith3', W.zipWith3(a, b, c, (p, q, r) => p * q - r), R.zipWith3(a, b, c, (p, q, r) => p * q - r))
+        identical('relu', W.relu(a), R.relu(a))
+        identical('reluBackward', W.reluBackward(b, a), R.reluBackward(b, a))
+        // The dedicated ReLU kernels are the closure forms the activation layer used before them.
+        identical('relu as map', R.relu(a), R.map(a, (x) => Math.max(x, 0)))
+        identical('reluBackward as zipWith', R.reluBackward(b, a), R.zipWith(b, a, (d, x) => d * (x > 0 ? 1 : 0)))
         expect(W.argmaxRows(a)).toEqual(R.argmaxRows(a))
         identical('concatColumns', W.concatColumns(a, b), R.concatColumns(a, b))
         const [lo, hi] = [i % (n + 1), j % (n + 1)].sort((p, q) => p - q) as [number, number]
@@ -250,6 +265,10 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
         expect(W.sum(a)).toBe(R.sum(a))
         expect(W.dot(a, a2)).toBe(R.dot(a, a2))
         identical('scale', W.scale(a, 0.3), R.scale(a, 0.3))
+        identical('relu', W.relu(a), R.relu(a))
+        identical('relu as map', R.relu(a), R.map(a, (x) => Math.max(x, 0)))
+        identical('reluBackward', W.reluBackward(a2, a), R.reluBackward(a2, a))
+        identical('reluBackward as zipWith', R.reluBackward(a2, a), R.zipWith(a2, a, (g, x) => g * (x > 0 ? 1 : 0)))
         identical('axpby', W.axpby(0.9, a, 0.1, a2), R.axpby(0.9, a, 0.1, a2))
         identical('axpbySquare', W.axpbySquare(0.9, R.map(a, Math.abs), 0.1, a2), R.axpbySquare(0.9, R.map(a, Math.abs), 0.1, a2))
         const vv = R.map(a2, Math.abs)
@@ -291,6 +310,8 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
       ['logSumExpRows', (K) => K.logSumExpRows(v)],
       ['dot', (K) => K.dot(a, b)],
       ['dot dtypes', (K) => K.dot(a, a64)],
+      ['reluBackward', (K) => K.reluBackward(a, b)],
+      ['reluBackward dtypes', (K) => K.reluBackward(a, a64)],
       ['axpby', (K) => K.axpby(1, a, 1, b)],
       ['axpbySquare', (K) => K.axpbySquare(1, a, 1, b)],
       ['adaptiveDirection', (K) => K.adaptiveDirection(a, b, 1, 1, 0, 1e-8)]
@@ -305,7 +326,7 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
   it('every kernel of the interface is covered by these laws', () => {
     const covered = new Set([
       'name', 'matmul', 'matmulTransposeB', 'matmulTransposeA', 'affine', 'addRowVector', 'mulRowVector', 'rowSums', 'scaleRows',
-      'columnSums', 'scale', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
+      'columnSums', 'scale', 'relu', 'reluBackward', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
       'softmaxRowsBackward', 'logSumExpRows', 'argmaxRows', 'sum', 'dot', 'concatColumns', 'sliceColumns'
     ])
     expect(Object.keys(R).filter((k) => !covered.has(k))).toEqual([])

@@ -49,7 +49,14 @@ export const sigmoid = (): Activation => elementwise('sigmoid', logistic, (_x, y
 export const tanh = (): Activation => elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y)
 
 /** `max(0, x)` (NaN stays NaN, so failures are not hidden); derivative 1 for x > 0 and 0 otherwise (HW1 at 0). @category constructors */
-export const relu = (): Activation => elementwise('relu', (x) => Math.max(x, 0), (x) => (x > 0 ? 1 : 0), {}, [0])
+export const relu = (): Activation => {
+  const layer = elementwise('relu', (x) => Math.max(x, 0), (x) => (x > 0 ? 1 : 0), {}, [0])
+  // The same function and derivative through dedicated kernels instead of a closure per element.
+  return {
+    ...layer,
+    apply: (_p, state, x) => ({ y: K.relu(x), state, backward: (dy: Tensor) => ({ dx: K.reluBackward(dy, x), dparams: [] }) })
+  }
+}
 
 /** `x` for x > 0, `αx` otherwise (α = 0.01 by default). @category constructors */
 export const leakyRelu = (alpha = 0.01): Activation =>

@@ -39,6 +39,10 @@ export interface Kernels {
   readonly axpbySquare: (alpha: number, v: Tensor, beta: number, g: Tensor) => Tensor
   /** `(c1·m) / (√(c2·v + epsRoot) + eps)` (Adam's and RMSProp's direction). */
   readonly adaptiveDirection: (m: Tensor, v: Tensor, c1: number, c2: number, epsRoot: number, eps: number) => Tensor
+  /** Element-wise `max(a, 0)` (NaN stays NaN), the ReLU activation without a closure per element. */
+  readonly relu: (a: Tensor) => Tensor
+  /** ReLU's vector-Jacobian product `dy ⊙ [x > 0]` (derivative 0 at 0) for same-shaped `dy`, `x`. */
+  readonly reluBackward: (dy: Tensor, x: Tensor) => Tensor
   /** Element-wise `f(a)`. */
   readonly map: (a: Tensor, f: (x: number) => number) => Tensor
   /** Element-wise `f(a, b)` of two same-shaped tensors. */
@@ -324,6 +328,41 @@ const zipWith3 = (a: Tensor, b: Tensor, c: Tensor, f: (x: number, y: number, z: 
   return make(a.shape, a.dtype, out)
 }
 
+// ReLU gets loops of its own: `map` with a closure calls it per element, and one function per array
+// type keeps each loop monomorphic.
+const relu32 = (A: Float32Array): Float32Array => {
+  const out = new Float32Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = Math.max(A[i] as number, 0)
+  return out
+}
+const relu64 = (A: Float64Array): Float64Array => {
+  const out = new Float64Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = Math.max(A[i] as number, 0)
+  return out
+}
+const relu = (a: Tensor): Tensor => make(a.shape, a.dtype, a.data instanceof Float32Array ? relu32(a.data) : relu64(a.data))
+
+const reluBackward32 = (D: Float32Array, X: Float32Array): Float32Array => {
+  const out = new Float32Array(D.length)
+  for (let i = 0; i < D.length; i++) out[i] = (D[i] as number) * ((X[i] as number) > 0 ? 1 : 0)
+  return out
+}
+const reluBackward64 = (D: Float64Array, X: Float64Array): Float64Array => {
+  const out = new Float64Array(D.length)
+  for (let i = 0; i < D.length; i++) out[i] = (D[i] as number) * ((X[i] as number) > 0 ? 1 : 0)
+  return out
+}
+const reluBackward = (dy: Tensor, x: Tensor): Tensor => {
+  checkSame('reluBackward', dy, x)
+  const D = dy.data
+  const X = x.data
+  return make(
+    dy.shape,
+    dy.dtype,
+    D instanceof Float32Array && X instanceof Float32Array ? reluBackward32(D, X) : reluBackward64(D as Float64Array, X as Float64Array)
+  )
+}
+
 const rowMax = (A: Data, r: number, n: number): number => {
   let mx = -Infinity
   for (let j = 0; j < n; j++) mx = Math.max(mx, A[r + j] as number)
@@ -446,6 +485,8 @@ export const reference: Kernels = {
   scaleRows,
   columnSums,
   scale,
+  relu,
+  reluBackward,
   axpby,
   axpbySquare,
   adaptiveDirection,
