@@ -75,6 +75,11 @@ describe('reading a good checkpoint', () => {
     expect(E.isRight(result)).toBe(true)
   })
 
+  it('a byte-order mark an editor added is ignored', async () => {
+    const { result } = await readText('bom.ckpt.json', `\ufeff${text}`)
+    expect(E.isRight(result)).toBe(true)
+  })
+
   it('writes readable JSON: one line per field or tensor', () => {
     const doc = JSON.parse(text) as Record<string, unknown>
     expect(Object.keys(doc)).toEqual(['format', 'version', 'spec', 'step', 'rng', 'params', 'layerState', 'optState', 'checksum'])

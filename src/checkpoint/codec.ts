@@ -1,43 +1,6 @@
 /**
- * Checkpoints as values: a training state (params, layer state, optimizer state, PRNG key, step) and
- * the network spec it was trained from, encoded as one JSON document that decodes back bit for bit.
- *
- * Layout of format version 1 (a JSON object; key order and whitespace do not matter):
- *
- * ```json
- * {
- *   "format": "nn-ts checkpoint",
- *   "version": 1,
- *   "spec": { ... any JSON value, or null ... },
- *   "step": 120,
- *   "rng": [2840216151, 91287134],
- *   "params": [{ "W": { "dtype": "float32", "shape": [2, 4], "data": "AACAPwAA..." }, "b": { ... } }, []],
- *   "layerState": [[], []],
- *   "optState": [{ "count": 120, "mu": [...], "nu": [...] }, { "count": 120, "learningRate": 0.001 }],
- *   "checksum": "sha256:9f86d081884c7d65..."
- * }
- * ```
- *
- * - A tensor is `{ dtype, shape, data }`: `dtype` is `"float32"` or `"float64"`, `shape` an array of
- *   non-negative integers, `data` the standard base64 (RFC 4648, with padding) of the row-major values
- *   as little-endian IEEE 754 bytes, 4 or 8 per value. Bytes are copied, never converted, so every
- *   value round-trips exactly: -0, subnormals, ±Infinity and NaN, NaN payloads included (on
- *   little-endian hosts; a big-endian host converts through `DataView` and may canonicalize payloads).
- * - Tuples are JSON arrays and records JSON objects, in the order of the tree. A JSON object whose
- *   `dtype` is a string (other than the number escapes below) is a tensor; any other object a record.
- * - A plain number (only optimizer states hold them, e.g. `count`, `learningRate`) is a JSON number.
- *   JSON has no -0, NaN or Infinity, so those four are written as the strings `"-0"`, `"NaN"`,
- *   `"Infinity"` and `"-Infinity"`; every other number is written in JavaScript's shortest round-trip
- *   form, which reads back to the same double. (Optimizers keep their numbers finite, so in practice
- *   only the escape for -0 could ever appear.)
- * - `rng` is the PRNG key's two unsigned 32-bit words; `step` a non-negative integer.
- * - `checksum` is `"sha256:"` and the lowercase hex SHA-256 of the canonical serialisation of every
- *   other field: JSON with no whitespace, object keys sorted by UTF-16 code units, numbers and strings
- *   as `JSON.stringify` writes them. Re-indenting the file keeps it valid; editing any value does not.
- *
- * Decoding validates, in this order: JSON, the format tag, the version, the structure (io-ts; every
- * field, every tensor's dtype, shape and byte length), then the checksum. Every failure is a
- * `CheckpointError` whose message names the JSON path, what was expected and what was found.
+ * Checkpoints as values: `encode` to JSON text, `decode` with full validation, `restore` against the
+ * state of the network that resumes. The file layout is documented in `index.ts` (and docs/api.md).
  *
  * @since 0.1.0
  */
@@ -79,7 +42,7 @@ export const FORMAT_TAG = 'nn-ts checkpoint' as const
  * @example
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const c: Checkpoint.Checkpoint<any, any, any> = { version: 1, spec: null, state: Train.initialState(net, Optim.sgd(0.1), 0) }
+ * const c: Checkpoint.Checkpoint = { version: 1, spec: { hidden: 3 }, state: Train.initialState(net, Optim.adam(1e-3), 0) }
  */
 export interface Checkpoint<P extends Tree = Tree, S extends Tree = Tree, O extends OptState = OptState> {
   readonly version: typeof FORMAT_VERSION
@@ -409,8 +372,10 @@ const report = (errors: t.Errors): CheckpointError => {
 
 const parseJson = (text: string): E.Either<CheckpointError, unknown> => {
   if (text.trim() === '') return E.left(checkpointError(`empty file (${text.length} bytes): expected an nn-ts checkpoint (JSON)`))
+  // An editor may add a byte-order mark; it is not part of the JSON (nor of the checksum).
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   return E.tryCatch(
-    () => JSON.parse(text) as unknown,
+    () => JSON.parse(json) as unknown,
     (e) => checkpointError(`not valid JSON (${e instanceof Error ? e.message : String(e)}): the file is truncated, corrupted or not a checkpoint`)
   )
 }
