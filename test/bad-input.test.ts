@@ -155,6 +155,14 @@ describe('bad specs', () => {
     trainFails(spec('classes.json', goodSpec({ layers: [{ type: 'dense', units: 2 }] })), 2, 'label 2 at index 2 is out of range, expected 0 to 1'))
 })
 
+describe('bad output folder', () => {
+  it('--out is a file', async () => {
+    writeFileSync(at('a-file'), 'keep me')
+    expectCleanFailure(await cli('train', '--spec', at('good.spec.json'), '--out', at('a-file'), '--no-pictures'), 2, 'a-file is a file, expected a folder')
+    expect(readFileSync(at('a-file'), 'utf8')).toBe('keep me')
+  })
+})
+
 describe('bad data files', () => {
   const withData = (name: string, files: Record<string, string>): string =>
     spec(name, goodSpec({ data: { type: 'idx', trainImages: 'train-images.idx', trainLabels: 'train-labels.idx', ...files } }))

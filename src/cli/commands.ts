@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import * as TE from 'fp-ts/TaskEither'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import * as Checkpoint from '../checkpoint/index.ts'
 import * as Data from '../data/index.ts'
@@ -40,6 +40,9 @@ type Flags = Readonly<Record<string, string | boolean | undefined>>
 type State = TrainState<Tree, Tree, OptState>
 
 const EVAL_BATCH = 1000
+
+/** The width of the images `Viz.writeReport` draws (28×28 digits). */
+const MNIST_PIXELS = 784
 
 /** Human-readable lines go to stdout, or to stderr when stdout is reserved for the JSON object. */
 const say = (io: Io, json: boolean) => (line: string): void => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`))
@@ -81,12 +84,21 @@ interface Plan {
   readonly outDir: string
 }
 
+/** `--out` must be a folder or not exist yet: found out now, not after the first epoch's training. */
+const checkOutDir = (outDir: string): TE.TaskEither<CliError, void> => async () => {
+  const found = await stat(outDir).catch(() => undefined)
+  return found === undefined || found.isDirectory()
+    ? E.right(undefined)
+    : E.left(input(`--out ${outDir} is a file, expected a folder (or a path that does not exist yet)`))
+}
+
 /** Everything `train` needs, read and checked; nothing has been written yet. */
 const plan = (flags: Flags): TE.TaskEither<CliError, Plan> => {
   const specFile = flags['spec'] as string
   const outDir = typeof flags['out'] === 'string' ? flags['out'] : join('out', specName(specFile))
   return pipe(
     TE.Do,
+    TE.chainFirst(() => checkOutDir(outDir)),
     TE.bind('spec', () => loadSpec(specFile)),
     TE.bind('data', ({ spec }) => loadData(spec)),
     TE.bind('train', ({ spec, data }) => TE.fromEither(checkFits(spec, data.train, data.source))),
@@ -228,6 +240,10 @@ const finish = (p: Plan, result: FitResult<Tree, Tree, OptState>, checkpoint: st
     history: result.history
   }
   if (noPictures || evalSet === undefined || result.history.trainLoss.length === 0) return TE.right(summary)
+  if (evalSet.inputs.shape[1] !== MNIST_PIXELS) {
+    log(`pictures skipped: the report draws 28×28 digits, these examples have ${evalSet.inputs.shape[1]} features`)
+    return TE.right(summary)
+  }
   const predicted = predictions(p.built.network, result.state, evalSet.inputs)
   return pipe(
     writeReport(p.outDir, { history: result.history, labels: evalSet.labels, predictions: predicted, images: evalSet.inputs, classes: evalSet.classes }),
