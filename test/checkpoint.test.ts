@@ -96,6 +96,14 @@ describe('reading a good checkpoint', () => {
     expect(Object.is((c.right.state.optState as [{ count: number }])[0].count, -0)).toBe(true)
   })
 
+  it('a tensor that views part of a larger buffer encodes only its own bytes', () => {
+    const whole = new Float64Array([1, 2, 3, 4, 5])
+    const t = Tensor.fromData([3], whole.subarray(1, 4))
+    const c = Checkpoint.decode(Checkpoint.encode(Checkpoint.make({ ...trained, params: { t } })))
+    if (E.isLeft(c)) throw new Error(c.left.message)
+    expect(Tensor.toArray((c.right.state.params as { t: Tensor.Tensor }).t)).toEqual([2, 3, 4])
+  })
+
   it('a NaN payload in a tensor survives: bytes are copied, not converted', () => {
     const bits = new Uint32Array([0x7fa00001, 0xffc00123, 0x00000001, 0x80000000])
     const t = Tensor.fromData([4], new Float32Array(bits.buffer))
