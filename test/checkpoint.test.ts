@@ -231,6 +231,15 @@ describe('a corrupt or wrong file gives a CheckpointError naming the file, the p
     expect(shape.message).toMatch(/: params\[0\]\.W\.shape: expected an array of non-negative integers, found \[6,-5\]$/)
   })
 
+  it('a crafted file nested a hundred thousand levels deep: an error, not a stack overflow', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+    const params = errorOf(Checkpoint.decode(text.replace(/"params": \[/, `"params": [${deep},`)))
+    expect(params.message).toMatch(/^params(\[0\]){101}: nested deeper than 100 levels \(the state of a network is a few levels deep\)$/)
+    const withMarker = JSON.stringify({ ...(JSON.parse(text) as object), spec: 'DEEP' })
+    const inSpec = errorOf(Checkpoint.decode(withMarker.replace('"DEEP"', deep)))
+    expect(inSpec.message).toMatch(/^spec: expected any JSON value nested at most 100 levels/)
+  })
+
   it('no input whatsoever makes decode throw: random truncations and edits give Left or the same state', () => {
     const original = Checkpoint.decode(text)
     fc.assert(

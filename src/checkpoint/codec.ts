@@ -254,6 +254,16 @@ const fail = (at: ReadonlyArray<PathKey>, message: string): E.Either<TreeFailure
 
 const TENSOR_FIELDS = ['dtype', 'shape', 'data'] as const
 
+/**
+ * How deep a tree or a spec may nest. JSON.parse accepts any depth, but walking a crafted file nested
+ * a million levels deep would overflow the stack, and a real state or spec is a few levels deep.
+ */
+const MAX_DEPTH = 100
+
+/** Whether a JSON value nests deeper than `limit` (recursing at most `limit` levels). */
+const deeperThan = (u: unknown, limit: number): boolean =>
+  typeof u === 'object' && u !== null && (limit === 0 || Object.values(u).some((v) => deeperThan(v, limit - 1)))
+
 const isDim = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0
 
 const decodeTensor = (u: { readonly [key: string]: unknown }, at: ReadonlyArray<PathKey>): E.Either<TreeFailure, Tensor> => {
@@ -283,6 +293,7 @@ const decodeTensor = (u: { readonly [key: string]: unknown }, at: ReadonlyArray<
  * trees of a real network are walked on every read.
  */
 const decodeNode = (u: unknown, at: ReadonlyArray<PathKey>, numbers: boolean): E.Either<TreeFailure, OptState> => {
+  if (at.length > MAX_DEPTH) return fail(at, `nested deeper than ${MAX_DEPTH} levels (the state of a network is a few levels deep)`)
   const what = numbers ? 'a tensor, a number, a tuple or a record' : 'a tensor, a tuple or a record'
   if (typeof u === 'number') return numbers ? E.right(u) : fail(at, `expected ${what}, found number ${u} (params and layer state hold tensors only)`)
   if (typeof u === 'string') {
@@ -343,7 +354,7 @@ const refined = <A>(name: string, guard: (u: unknown) => u is A): t.Type<A, unkn
 const StepCodec = refined('a non-negative integer', (u): u is number => isDim(u))
 const Word = refined('an unsigned 32-bit integer', (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 0xffffffff)
 const ChecksumCodec = refined('"sha256:" and 64 lowercase hex digits', (u): u is string => typeof u === 'string' && /^sha256:[0-9a-f]{64}$/.test(u))
-const Present = refined('any JSON value (null when there is no spec)', (u): u is unknown => u !== undefined)
+const Present = refined(`any JSON value nested at most ${MAX_DEPTH} levels (null when there is no spec)`, (u): u is unknown => u !== undefined && !deeperThan(u, MAX_DEPTH))
 
 /** The fields of a version 1 file after its header, as io-ts decodes them. */
 const BodyCodec = t.type({
@@ -412,19 +423,7 @@ const verifyChecksum = (doc: { readonly [key: string]: unknown }, stored: string
 
 const toKey = (words: readonly [number, number]): Key => ({ _tag: 'Key', words: [words[0], words[1]] })
 
-/**
- * Reads checkpoint text, validating everything: JSON, format tag, version, structure (io-ts), each
- * tensor's dtype, shape and byte length, and the checksum. Never throws.
- * @category decoding
- * @example
- * import * as E from 'fp-ts/Either'
- * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
- * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const text = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
- * E.isRight(Checkpoint.decode(text)) // true
- * Checkpoint.decode(text.slice(0, 100)) // Left: not valid JSON (…): the file is truncated, corrupted or not a checkpoint
- */
-export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
+const decodeText = (text: string): E.Either<CheckpointError, Checkpoint> =>
   pipe(
     parseJson(text),
     E.chain(checkHeader),
@@ -443,6 +442,23 @@ export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
       })
     )
   )
+
+/**
+ * Reads checkpoint text, validating everything: JSON, format tag, version, structure (io-ts), each
+ * tensor's dtype, shape and byte length, and the checksum. Never throws.
+ * @category decoding
+ * @example
+ * import * as E from 'fp-ts/Either'
+ * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
+ * const text = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
+ * E.isRight(Checkpoint.decode(text)) // true
+ * Checkpoint.decode(text.slice(0, 100)) // Left: not valid JSON (…): the file is truncated, corrupted or not a checkpoint
+ */
+export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
+  // Every check above returns a value; this still turns a throw nobody foresaw into an error value,
+  // because no input, however crafted, may make decoding throw.
+  E.flatten(E.tryCatch(() => decodeText(text), (e) => checkpointError(`cannot decode the checkpoint: ${e instanceof Error ? e.message : String(e)}`)))
 
 // restoring
 
