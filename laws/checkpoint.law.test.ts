@@ -123,6 +123,20 @@ describe('checkpoint laws', () => {
     )
   })
 
+  it('read(write(x)) = x, bit for bit, through a real file', async () => {
+    await fc.assert(
+      fc.asyncProperty(checkpoint, async (c) => {
+        const file = join(dir, 'round-trip.ckpt.json')
+        expect(await Checkpoint.write(file, c)()).toEqual(E.right(undefined))
+        const read = await Checkpoint.read(file)()
+        if (E.isLeft(read)) throw new Error(read.left.message)
+        expect(read.right.spec).toEqual(c.spec)
+        expect(sameState(read.right.state, c.state)).toBe(true)
+      }),
+      { numRuns: 30 }
+    )
+  })
+
   it('encoding is deterministic and re-encoding a decoded checkpoint gives the same text', () => {
     fc.assert(
       fc.property(checkpoint, (c) => {

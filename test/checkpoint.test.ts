@@ -309,6 +309,14 @@ describe('writing', () => {
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
   })
 
+  it('over a directory: an error naming the file, and the temporary file removed', async () => {
+    const target = join(dir, 'a-directory-to-write')
+    mkdirSync(target)
+    const e = errorOf(await Checkpoint.write(target, Checkpoint.make(trained))())
+    expect(e.message).toBe(`${target}: is a directory, expected a checkpoint file (rename the temporary file over it)`)
+    expect(readdirSync(dir).filter((n) => Checkpoint.isTempFileFor(target, n))).toEqual([])
+  })
+
   it('a spec that is not JSON: an error, not a throw, and the old file is kept', async () => {
     const file = join(dir, 'kept.ckpt.json')
     await Checkpoint.write(file, Checkpoint.make(trained))()
