@@ -4,17 +4,19 @@
  *   npm run bench:gemm                          # every shape, every backend
  *   npm run bench:gemm -- --backends wasm,wasm-2t --reps 7 --json
  *   npm run bench:gemm -- --nets L
+ *   npm run bench:gemm -- --minFlops 4e6         # the two-thread backend with the default threshold
  *
  * For a layer `in → out` at batch `B`: `x·W` is `[B, in]·[in, out]`, `dy·Wᵀ` is `[B, out]·[in, out]ᵀ`
  * and `xᵀ·dy` is `[B, in]ᵀ·[B, out]`. Each timing sample repeats the product for at least `--minMs`
  * milliseconds; the best of `--reps` samples is reported (the machine is shared, so the best sample is
- * the least disturbed one). Flops count a multiply-add as two.
+ * the least disturbed one). Flops count a multiply-add as two. `wasm-2t` splits every product between
+ * two threads unless `--minFlops` sets a threshold (on 2·m·k·n), to find where splitting pays.
  */
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/Either'
 import { type Kernels, reference } from '../src/tensor/kernels.ts'
 import { type Tensor } from '../src/tensor/Tensor.ts'
-import { backendWith } from '../src/tensor/wasm/backend.ts'
+import { backendWith, threadsUp } from '../src/tensor/wasm/backend.ts'
 
 type Form = 'x·W' | 'dy·Wᵀ' | 'xᵀ·dy'
 const FORMS: ReadonlyArray<Form> = ['x·W', 'dy·Wᵀ', 'xᵀ·dy']
@@ -32,6 +34,7 @@ const { values: args } = parseArgs({
     backends: { type: 'string', default: 'reference,wasm,wasm-2t' },
     reps: { type: 'string', default: '5' },
     minMs: { type: 'string', default: '30' },
+    minFlops: { type: 'string', default: '0' },
     json: { type: 'boolean', default: false }
   }
 })
@@ -40,8 +43,13 @@ const available = (): Record<string, Kernels> => {
   const out: Record<string, Kernels> = { reference }
   const one = backendWith({ threads: 1 })
   if (E.isRight(one)) out['wasm'] = one.right
-  const two = backendWith({ threads: 2 })
-  if (E.isRight(two) && two.right.name.includes('2 threads')) out['wasm-2t'] = two.right
+  const two = backendWith({ threads: 2, minParallelFlops: Number(args.minFlops) })
+  if (E.isRight(two) && two.right.name.includes('2 threads')) {
+    // The worker starts asynchronously; time the two-thread backend only once it is up.
+    const deadline = Date.now() + 10_000
+    while (!threadsUp(two.right) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    if (threadsUp(two.right)) out['wasm-2t'] = two.right
+  }
   return out
 }
 

@@ -26,7 +26,7 @@ import { describe, expect, it } from 'vitest'
 import { Random, Tensor } from '../src/index.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import { type Kernels, reference as R } from '../src/tensor/kernels.ts'
-import { wasm } from '../src/tensor/wasm/backend.ts'
+import { backendWith, threadsUp, wasm } from '../src/tensor/wasm/backend.ts'
 
 type T = Tensor.Tensor
 
@@ -122,6 +122,44 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
   it('the products at the MNIST shapes (784×800 and 40×30), same bound', () => {
     checkProducts(128, 784, 800, 11, 1, 0.05, true)
     checkProducts(100, 40, 30, 12, 1, 0.3, false)
+  })
+
+  it('two threads give the one-thread products bit for bit (each column panel is computed by one thread, the same way)', () => {
+    const two = E.getOrElseW((why: string) => {
+      throw new Error(why)
+    })(backendWith({ threads: 2, minParallelFlops: 0 }))
+    const one = E.getOrElseW((why: string) => {
+      throw new Error(why)
+    })(backendWith({ threads: 1 }))
+    expect(one.name).toBe('wasm-simd')
+    // Where worker threads exist (Node), the two-thread backend has its worker.
+    expect(two.name).toBe('wasm-simd, 2 threads')
+    // The worker starts asynchronously; until it is up, products run on one thread. Wait for it.
+    const deadline = Date.now() + 10_000
+    const probe = data(1, [16, 16], 1)
+    while (Date.now() < deadline) {
+      two.matmul(probe, probe)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
+      if (threadsUp(two)) break
+    }
+    fc.assert(
+      fc.property(posDim, posDim, fc.integer({ min: 9, max: 200 }), seed, (m, k, n, s) => {
+        const a = data(s, [m, k], 1)
+        const b = data(s + 1, [k, n], 1)
+        const bt = data(s + 2, [n, k], 1)
+        const at = data(s + 3, [k, m], 1)
+        const bias = data(s + 4, [n], 1)
+        identical('matmul', two.matmul(a, b), one.matmul(a, b))
+        identical('matmulTransposeB', two.matmulTransposeB(a, bt), one.matmulTransposeB(a, bt))
+        identical('matmulTransposeA', two.matmulTransposeA(at, b), one.matmulTransposeA(at, b))
+        identical('affine', two.affine(a, b, bias), one.affine(a, b, bias))
+      }),
+      { numRuns: 40 }
+    )
+    const x = data(5, [128, 784], 1)
+    const w = data(6, [784, 800], 0.05)
+    identical('matmul 128×784×800', two.matmul(x, w), one.matmul(x, w))
+    identical('matmulTransposeA 784×128×800', two.matmulTransposeA(x, two.matmul(x, w)), one.matmulTransposeA(x, one.matmul(x, w)))
   })
 
   it('row-vector broadcasts and row/column sums, within 1e-5·Σ|terms|', () => {

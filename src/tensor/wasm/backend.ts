@@ -14,6 +14,7 @@
  *
  * @since 0.2.0
  */
+import { availableParallelism } from 'node:os'
 import * as E from 'fp-ts/Either'
 import { pipe } from 'fp-ts/function'
 import { type Kernels, productDims, reference, rowVectorDims, checkSame } from '../kernels.ts'
@@ -26,8 +27,10 @@ import {
   PAGE,
   instantiate,
   readModule,
+  sharedWasmPath,
   webAssembly
 } from './module.ts'
+import { CONTROL_BYTES, type GemmArgs, type Pool, startPool } from './threads.ts'
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64
 
@@ -70,9 +73,34 @@ const f32 = (t: Tensor): Float32Array | undefined => (t.dtype === 'float32' && t
 
 const tensor = (shape: readonly number[], data: Float32Array): Tensor => ({ shape, dtype: 'float32', data })
 
-/** The backend over instantiated exports and the memory they were instantiated with. */
-const fromExports = (X: KernelExports, memory: WasmMemory): Kernels => {
-  const S = makeScratch(memory, X.heapBase())
+/**
+ * Products of at least this many flops (2·m·k·n) are split between two threads when a worker is up.
+ * Below it, waking the worker and waiting for it costs more than half the product; measured with
+ * `npm run bench:gemm` (see bench/gemm.ts).
+ */
+const PARALLEL_MIN_FLOPS = 4e6
+
+/** The helper thread of each two-thread backend (written once, when the backend is made). */
+const pools = new WeakMap<Kernels, Pool>()
+
+/**
+ * Whether `k` is a two-thread backend whose worker is up (it starts asynchronously; until then every
+ * product runs on the calling thread). For tests and benchmarks.
+ * @internal
+ */
+export const threadsUp = (k: Kernels): boolean => pools.get(k)?.ready() ?? false
+
+/** The backend over instantiated exports, the memory they were instantiated with and a helper thread. */
+const fromExports = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): Kernels => {
+  const backend = makeBackend(X, memory, pool, minParallelFlops)
+  if (pool !== undefined) pools.set(backend, pool)
+  return backend
+}
+
+const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): Kernels => {
+  // The first bytes past the module's data are the thread pool's control block; scratch follows.
+  const S = makeScratch(memory, align64(X.heapBase() + CONTROL_BYTES))
+  const scratchBytes = (k: number): number => align64(X.gemmScratchBytes(k))
 
   /** `bias + op(a)·op(b)` for the three layouts; `undefined` when the scratch would be too large. */
   const product = (kind: 'nn' | 'nt' | 'tn', A: Float32Array, B: Float32Array, bias: Float32Array | undefined, m: number, k: number, n: number) => {
@@ -80,10 +108,26 @@ const fromExports = (X: KernelExports, memory: WasmMemory): Kernels => {
     const [ars, aps] = kind === 'tn' ? [1, m] : [k, 1]
     const [brs, bcs] = kind === 'nt' ? [1, k] : [n, 1]
     const inputs = bias === undefined ? [A, B] : [A, B, bias]
-    return S.run(inputs, [4 * m * n, X.gemmScratchBytes(k)], (ptrs) => {
+    const panels = Math.ceil(n / 8)
+    const split = pool !== undefined && panels >= 2 && 2 * m * k * n >= minParallelFlops && pool.ready()
+    // Two threads need two scratch areas (each packs its own panels).
+    return S.run(inputs, [4 * m * n, split ? 2 * scratchBytes(k) : scratchBytes(k)], (ptrs) => {
       const [pa, pb] = ptrs as [number, number]
       const [pc, scratch] = ptrs.slice(-2) as [number, number]
-      X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, bias === undefined ? 0 : (ptrs[2] as number), scratch, 0, Math.ceil(n / 8))
+      const pbias = bias === undefined ? 0 : (ptrs[2] as number)
+      if (split) {
+        // Column panels, the worker taking the second half: each thread reads all of `a` but only
+        // packs and writes its own columns, so the threads share nothing they write.
+        const half = Math.ceil(panels / 2)
+        const theirs: GemmArgs = [pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch + scratchBytes(k), half, panels]
+        pool.gemm2(
+          theirs,
+          () => X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, 0, half),
+          (args) => X.gemm(...args)
+        )
+      } else {
+        X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, 0, panels)
+      }
       return tensor([m, n], S.take(pc, m * n))
     })
   }
@@ -170,7 +214,7 @@ const fromExports = (X: KernelExports, memory: WasmMemory): Kernels => {
     // Members this backend does not speed up (float64 everywhere, closures, argmax, column slicing and
     // concatenation, and any kernel added to the interface later) are the reference ones.
     ...reference,
-    name: 'wasm-simd',
+    name: pool === undefined ? 'wasm-simd' : 'wasm-simd, 2 threads',
     matmul: matmulKind('nn', reference.matmul),
     matmulTransposeB: matmulKind('nt', reference.matmulTransposeB),
     matmulTransposeA: matmulKind('tn', reference.matmulTransposeA),
@@ -242,39 +286,86 @@ const fromExports = (X: KernelExports, memory: WasmMemory): Kernels => {
   }
 }
 
+/** Options of {@link fromBytes} and {@link backendWith}. */
+export interface BackendOptions {
+  /**
+   * Threads a large product may use: 1 is the calling thread only; 2 adds one worker thread over a
+   * shared memory (needs the shared build of the module). Default 1.
+   */
+  readonly threads?: number
+  /** Products with fewer flops (2·m·k·n) than this stay on one thread (default 4·10⁶). */
+  readonly minParallelFlops?: number
+  /** The shared build's bytes (`build/nn-kernels-shared.wasm`), needed for 2 threads. */
+  readonly sharedBytes?: Uint8Array
+}
+
 /**
- * Instantiates the kernels module from `bytes` over a fresh memory and returns the backend, or why it
- * could not.
+ * Instantiates the kernels module over a fresh memory and returns the backend, or why it could not.
+ * With `threads: 2` and `sharedBytes`, the shared build runs over a shared memory with one worker
+ * thread; if that fails for any reason, the plain module runs on one thread.
  * @category constructors
  */
-export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssembly): E.Either<string, Kernels> => {
+export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssembly, options: BackendOptions = {}): E.Either<string, Kernels> => {
   if (api === undefined) return E.left('this runtime has no WebAssembly')
+  const minParallelFlops = options.minParallelFlops ?? PARALLEL_MIN_FLOPS
+  if ((options.threads ?? 1) >= 2 && options.sharedBytes !== undefined) {
+    const shared = options.sharedBytes
+    const threaded = pipe(
+      E.tryCatch(
+        () => new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true }),
+        (e) => `cannot create shared WebAssembly memory: ${e instanceof Error ? e.message : String(e)}`
+      ),
+      E.flatMap((mem) =>
+        pipe(
+          instantiate(api, shared, mem),
+          E.flatMap((exports) => {
+            const pool = startPool(shared, mem, exports.heapBase())
+            return pool === undefined ? E.left('no worker thread') : E.right(fromExports(exports, mem, pool, minParallelFlops))
+          })
+        )
+      )
+    )
+    if (E.isRight(threaded)) return threaded
+  }
   const memory = E.tryCatch(
     () => new api.Memory({ initial: 1, maximum: MAX_PAGES }),
     (e) => `cannot create WebAssembly memory: ${e instanceof Error ? e.message : String(e)}`
   )
   return pipe(
     memory,
-    E.flatMap((mem) => pipe(instantiate(api, bytes, mem), E.map((exports) => fromExports(exports, mem))))
+    E.flatMap((mem) => pipe(instantiate(api, bytes, mem), E.map((exports) => fromExports(exports, mem, undefined, minParallelFlops))))
   )
 }
 
 /**
- * The WebAssembly SIMD backend, loaded from `build/nn-kernels.wasm` once when this module loads
- * (synchronously, so the Kernels API stays synchronous), or why it is unavailable.
- * @category instances
+ * A WebAssembly backend loaded from `build/` with explicit options (the benchmarks compare thread
+ * counts with it), or why it is unavailable. Each call starts a backend of its own (and, for two
+ * threads, a worker of its own).
+ * @category constructors
  */
-export const wasm: E.Either<string, Kernels> = pipe(readModule(), E.flatMap((bytes) => fromBytes(bytes)))
+export const backendWith = (options: BackendOptions = {}): E.Either<string, Kernels> =>
+  pipe(
+    readModule(),
+    E.flatMap((bytes) => {
+      const shared = (options.threads ?? 1) >= 2 ? readModule(sharedWasmPath) : E.left('one thread')
+      return fromBytes(bytes, webAssembly, E.isRight(shared) ? { ...options, sharedBytes: shared.right } : options)
+    })
+  )
 
-/** Options of {@link backendWith}. */
-export interface BackendOptions {
-  /** Threads a large product may use (1 = the calling thread only). */
-  readonly threads: number
+/**
+ * Threads the default backend uses: `NN_TS_THREADS` as it was when this module loaded (1 disables
+ * the worker), else 2 when the machine has at least two cores.
+ */
+const defaultThreads = (): number => {
+  const requested = Number(process.env['NN_TS_THREADS'])
+  if (Number.isInteger(requested) && requested >= 1) return Math.min(requested, 2)
+  return Math.min(2, availableParallelism())
 }
 
 /**
- * A WebAssembly backend loaded from `build/nn-kernels.wasm` with explicit options (benchmarks compare
- * thread counts with it), or why it is unavailable.
- * @category constructors
+ * The WebAssembly SIMD backend, loaded from `build/` once when this module loads (synchronously, so
+ * the Kernels API stays synchronous), or why it is unavailable. Large products use a second thread
+ * (see `defaultThreads`).
+ * @category instances
  */
-export const backendWith = (_options: BackendOptions): E.Either<string, Kernels> => pipe(readModule(), E.flatMap((bytes) => fromBytes(bytes)))
+export const wasm: E.Either<string, Kernels> = backendWith({ threads: defaultThreads() })

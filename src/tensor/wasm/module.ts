@@ -88,6 +88,12 @@ const EXPORTS: ReadonlyArray<keyof KernelExports> = [
 /** Where the build puts the module, relative to this file (`src/tensor/wasm/`). @internal */
 export const wasmPath: string = fileURLToPath(new URL('../../../build/nn-kernels.wasm', import.meta.url))
 
+/**
+ * The same kernels built over an imported *shared* memory (WebAssembly threads), which a worker can
+ * instantiate too; its maximum is `MAX_PAGES`. @internal
+ */
+export const sharedWasmPath: string = fileURLToPath(new URL('../../../build/nn-kernels-shared.wasm', import.meta.url))
+
 /** WebAssembly pages are 64 KiB. @internal */
 export const PAGE = 65536
 
