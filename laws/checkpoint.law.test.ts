@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import * as E from 'fp-ts/Either'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Checkpoint, Data, Layers, Loss, Optim, Random, Tensor, Train, type Tree } from '../src/index.ts'
+import { Checkpoint, Data, Layers, Loss, Optim, Random, Tensor, Train, Tree } from '../src/index.ts'
 import { seed } from './arbitraries.ts'
 
 // equality, bit for bit
@@ -146,6 +146,33 @@ describe('checkpoint laws', () => {
         expect(E.isRight(decoded) && Checkpoint.encode(decoded.right)).toBe(text)
       }),
       { numRuns: 50 }
+    )
+  })
+
+  it('restore against a template of the same structure gives the state back; one leaf of another shape is named', () => {
+    const named = fc.constantFrom('W', 'b', 'mu', 'gamma', 'x1')
+    const tree: fc.Arbitrary<Tree.Tree> = fc.letrec<{ node: Tree.Tree }>((tie) => ({
+      node: fc.oneof({ depthSize: 'small', maxDepth: 3 }, tensor, fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(named, tie('node'), { maxKeys: 3 }))
+    })).node
+    fc.assert(
+      fc.property(tree, rng, fc.nat(), (params, key, pick) => {
+        const state = { params, layerState: [], optState: [], rng: key, step: 3 }
+        const c = Checkpoint.decode(Checkpoint.encode(Checkpoint.make(state)))
+        if (E.isLeft(c)) throw new Error(c.left.message)
+        const same = Checkpoint.restore(state, c.right)
+        expect(E.isRight(same) && sameState(same.right, state)).toBe(true)
+        const leaves = Tree.leaves(params)
+        if (leaves.length === 0) return
+        const target = leaves[pick % leaves.length] as Tree.Leaf
+        const wider = Tree.map(params, (t, path) => (path === target.path ? Tensor.zeros([...t.shape, 2], t.dtype) : t))
+        const e = Checkpoint.restore({ ...state, params: wider }, c.right)
+        const at = `params${target.path.startsWith('[') || target.path === '' ? '' : '.'}${target.path}`
+        const shape = `[${target.tensor.shape.join(', ')}]`
+        const widerShape = `[${[...target.tensor.shape, 2].join(', ')}]`
+        expect(E.isLeft(e) && e.left.path).toBe(at)
+        expect(E.isLeft(e) && e.left.message).toContain(`${at}: expected ${target.tensor.dtype} ${widerShape}, found ${target.tensor.dtype} ${shape}`)
+      }),
+      { numRuns: 100 }
     )
   })
 
