@@ -49,6 +49,72 @@ export const unsafeFromLabelled = (inputs: Tensor.Tensor, labels: ReadonlyArray<
   classes
 })
 
+/** Byte-valued inputs kept as bytes: row `i` is `bytes[i·features .. (i+1)·features)`, scaled by 1/255. */
+interface ByteRows {
+  readonly bytes: Uint8Array
+  readonly features: number
+}
+
+/**
+ * The bytes behind each dataset made by `unsafeFromBytes` (and its slices), written once when the
+ * dataset is made. Batches are gathered from them directly, so a byte dataset is never expanded to
+ * float32 as a whole unless someone reads its `inputs`.
+ */
+const byteRows = new WeakMap<Dataset, ByteRows>()
+
+/** `b / 255` as float32 for every byte: exactly what `scaleTo01` computes per element. */
+const BYTE_SCALE = Float32Array.from({ length: 256 }, (_, b) => b / 255)
+
+/** Rows `indices` of byte rows as a `[indices.length, features]` float32 tensor in [0, 1]. */
+const gatherBytes = (src: ByteRows, indices: ArrayLike<number>): Tensor.Tensor => {
+  const f = src.features
+  const out = new Float32Array(indices.length * f)
+  const bytes = src.bytes
+  for (let r = 0; r < indices.length; r++) {
+    const from = (indices[r] as number) * f
+    const to = r * f
+    for (let j = 0; j < f; j++) out[to + j] = BYTE_SCALE[bytes[from + j] as number] as number
+  }
+  return Tensor.fromData([indices.length, f], out)
+}
+
+/** A dataset over byte rows, `inputs` expanded to float32 only when read (then kept). */
+const fromByteRows = (src: ByteRows, targets: Tensor.Tensor, labels: ReadonlyArray<number>, classes: number): Dataset => {
+  let inputs: Tensor.Tensor | undefined
+  const d = {} as { -readonly [K in keyof Dataset]: Dataset[K] }
+  Object.defineProperty(d, 'inputs', {
+    enumerable: true,
+    get: () => (inputs ??= expandBytes(src, labels.length))
+  })
+  d.targets = targets
+  d.labels = labels
+  d.classes = classes
+  byteRows.set(d, src)
+  return d
+}
+
+/** All `n` byte rows as a `[n, features]` float32 tensor in [0, 1]. */
+const expandBytes = (src: ByteRows, n: number): Tensor.Tensor => {
+  const len = n * src.features
+  const out = new Float32Array(len)
+  const bytes = src.bytes
+  for (let i = 0; i < len; i++) out[i] = BYTE_SCALE[bytes[i] as number] as number
+  return Tensor.fromData([n, src.features], out)
+}
+
+/**
+ * A dataset of `[n, features]` byte inputs (pixels) scaled to [0, 1], like
+ * `unsafeFromLabelled(scaleTo01(images), labels, classes)` but keeping the bytes: mini-batches are
+ * scaled as they are gathered, and the float32 `inputs` (4× the bytes) are only made, once, if read.
+ * No checks, as for `unsafeFromLabelled`.
+ * @internal
+ * @example
+ * import { Data } from 'nn-ts'
+ * Data.unsafeFromBytes(new Uint8Array([0, 255]), 2, [1, 0], 2).inputs // [[0, 1]]
+ */
+export const unsafeFromBytes = (bytes: Uint8Array, features: number, labels: ReadonlyArray<number>, classes: number): Dataset =>
+  fromByteRows({ bytes: bytes.subarray(0, labels.length * features), features }, oneHot(labels, classes, 'float32'), labels, classes)
+
 /**
  * One-hot rows: row `i` is 1 at column `labels[i]`. Throws a `RangeError` for a label that is not an
  * integer in `[0, classes)` (validate untrusted labels with `fromLabelled`).
@@ -121,15 +187,30 @@ export const scaleTo01 = (images: IdxArray): Tensor.Tensor => {
 export const size = (d: Dataset): number => d.labels.length
 
 /** The rows at `indices`, in that order; one copy of the selected rows, labels kept with their rows. */
-const gather = (d: Dataset, indices: ArrayLike<number>): Dataset => ({
-  inputs: Tensor.gatherRows(d.inputs, indices),
-  targets: Tensor.gatherRows(d.targets, indices),
-  labels: Array.from(indices, (i) => d.labels[i] as number),
-  classes: d.classes
-})
+const gather = (d: Dataset, indices: ArrayLike<number>): Dataset => {
+  const src = byteRows.get(d)
+  return {
+    inputs: src === undefined ? Tensor.gatherRows(d.inputs, indices) : gatherBytes(src, indices),
+    targets: Tensor.gatherRows(d.targets, indices),
+    labels: Array.from(indices, (i) => d.labels[i] as number),
+    classes: d.classes
+  }
+}
 
 /** Rows `start` to `end` (exclusive). */
-const slice = (d: Dataset, start: number, end: number): Dataset => ({
+const slice = (d: Dataset, start: number, end: number): Dataset => {
+  const src = byteRows.get(d)
+  return src === undefined
+    ? slicePlain(d, start, end)
+    : fromByteRows(
+        { bytes: src.bytes.subarray(start * src.features, end * src.features), features: src.features },
+        Tensor.sliceRows(d.targets, start, end),
+        d.labels.slice(start, end),
+        d.classes
+      )
+}
+
+const slicePlain = (d: Dataset, start: number, end: number): Dataset => ({
   inputs: Tensor.sliceRows(d.inputs, start, end),
   targets: Tensor.sliceRows(d.targets, start, end),
   labels: d.labels.slice(start, end),

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import * as Tensor from '../tensor/Tensor.ts'
-import { type Dataset, fromLabelled, scaleTo01, unsafeFromLabelled } from './Dataset.ts'
+import { type Dataset, fromLabelled, unsafeFromBytes } from './Dataset.ts'
 import { type DataError, dataError } from './errors.ts'
 import { type IdxArray, type IdxDType, type IdxExpectation, decodeIdxView } from './idx.ts'
 
@@ -164,7 +164,9 @@ const checkPair = (imagesPath: string, labelsPath: string, spec: PairSpec) => (i
   }
   // Pixels are bytes by convention and go to [0, 1] (finite by construction, so no scan for NaN);
   // other dtypes are already numbers to learn from and are checked.
-  if (images.dtype === 'uint8') return E.right(unsafeFromLabelled(scaleTo01(images), values, classes))
+  // The bytes are kept as they are (a view of the file): batches are scaled as they are gathered, so a
+  // training run holds 47 MB of MNIST pixels instead of 188 MB of floats.
+  if (images.dtype === 'uint8') return E.right(unsafeFromBytes(images.data as Uint8Array, Tensor.sizeOf(size), values, classes))
   return fromLabelled(Tensor.fromArray([n, Tensor.sizeOf(size)], images.data, 'float32'), values, classes, imagesPath)
 }
 
