@@ -4,6 +4,7 @@
  *   npm run bench                         # all nets, 2 timed epochs each, both frameworks
  *   npm run bench -- --nets S,L --epochs 3 --json
  *   npm run bench -- --peer none          # nn-ts only
+ *   npm run bench -- --threads 1          # nn-ts on one thread (NN_TS_THREADS for its child)
  *
  * Each (framework, net) pair runs in its own child process, alternating nn-ts and TensorFlow.js, so
  * peak RSS is per framework and machine noise falls on both. Both sides get the same initial weights
@@ -75,6 +76,8 @@ interface RunResult {
   readonly framework: 'nn-ts' | 'tfjs-wasm'
   readonly net: NetName
   readonly epochSeconds: ReadonlyArray<number>
+  /** CPU seconds (all threads) per timed epoch: less sensitive than wall time to other load. */
+  readonly epochCpuSeconds: ReadonlyArray<number>
   readonly finalLoss: number
   readonly peakRssMB: number
   readonly backend: string
@@ -95,18 +98,32 @@ const runNnTs = (net: NetName, epochs: number): RunResult => {
   const step = Train.trainEpoch(network, Loss.softmaxCrossEntropy, optimizer)
   let state = Train.initialState(network, optimizer, 0)
   const times: number[] = []
+  const cpu: number[] = []
   let loss = Number.NaN
   for (let e = 0; e <= epochs; e++) {
     const batches = Data.epochBatchStream(train, spec.batchSize, Random.key(1), e)
+    const c = process.cpuUsage()
     const t = performance.now()
     const [r, next] = step(batches)(state)
     const dt = (performance.now() - t) / 1000
+    const dc = process.cpuUsage(c)
     if (E.isLeft(r)) throw new Error(r.left.message)
     state = next
     loss = r.right.loss
-    if (e > 0) times.push(dt)
+    if (e > 0) {
+      times.push(dt)
+      cpu.push((dc.user + dc.system) / 1e6)
+    }
   }
-  return { framework: 'nn-ts', net, epochSeconds: times, finalLoss: loss, peakRssMB: process.resourceUsage().maxRSS / 1024, backend: kernels.name }
+  return {
+    framework: 'nn-ts',
+    net,
+    epochSeconds: times,
+    epochCpuSeconds: cpu,
+    finalLoss: loss,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    backend: kernels.name
+  }
 }
 
 /** The same training in TensorFlow.js with its WASM backend, starting from nn-ts's initial weights. */
@@ -157,7 +174,7 @@ const runTfjs = async (net: NetName, epochs: number): Promise<RunResult> => {
     loss = sum / Data.size(train)
     if (e > 0) times.push(dt)
   }
-  return { framework: 'tfjs-wasm', net, epochSeconds: times, finalLoss: loss, peakRssMB: process.resourceUsage().maxRSS / 1024, backend: tf.getBackend() }
+  return { framework: 'tfjs-wasm', net, epochSeconds: times, epochCpuSeconds: [], finalLoss: loss, peakRssMB: process.resourceUsage().maxRSS / 1024, backend: tf.getBackend() }
 }
 
 const { values: args } = parseArgs({
@@ -166,6 +183,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '2' },
     peer: { type: 'string', default: 'tfjs' },
     json: { type: 'boolean', default: false },
+    threads: { type: 'string' },
     child: { type: 'string' }
   }
 })
@@ -189,6 +207,7 @@ if (args.child !== undefined) {
       process.stderr.write(`${framework} net ${net}: ${epochs} timed epochs ...\n`)
       const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', `${framework}:${net}`, '--epochs', String(epochs)], {
         encoding: 'utf8',
+        env: args.threads === undefined ? process.env : { ...process.env, NN_TS_THREADS: args.threads },
         maxBuffer: 1 << 24
       })
       if (child.status !== 0) throw new Error(`${framework} net ${net} failed:\n${child.stderr}`)
@@ -201,6 +220,7 @@ if (args.child !== undefined) {
     rows.push({
       net,
       nnTsSeconds: oursMedian,
+      nnTsCpuSeconds: median(ours.epochCpuSeconds),
       tfjsSeconds: peer === undefined ? null : median(peer.epochSeconds),
       speedupVsTfjs: peer === undefined ? null : median(peer.epochSeconds) / oursMedian,
       pytorchSeconds: PYTORCH[net],
@@ -216,10 +236,10 @@ if (args.child !== undefined) {
   if (args.json) process.stdout.write(JSON.stringify({ epochs, machine: `${process.platform} ${process.arch}, node ${process.version}`, rows }) + '\n')
   else {
     const f = (x: unknown, d = 2) => (typeof x === 'number' ? x.toFixed(d) : '-')
-    process.stdout.write('net | nn-ts s/epoch | tfjs-wasm s/epoch | speed-up | PyTorch s/epoch | nn-ts/PyTorch | GFLOP/s | RSS nn-ts MB | RSS tfjs MB\n')
+    process.stdout.write('net | nn-ts s/epoch | nn-ts CPU s/epoch | tfjs-wasm s/epoch | speed-up | PyTorch s/epoch | nn-ts/PyTorch | GFLOP/s | RSS nn-ts MB | RSS tfjs MB\n')
     for (const r of rows) {
       process.stdout.write(
-        `${r['net']} | ${f(r['nnTsSeconds'])} | ${f(r['tfjsSeconds'])} | ${f(r['speedupVsTfjs'], 1)}× | ${f(r['pytorchSeconds'])} | ${f(r['ratioToPytorch'], 1)}× | ${f(r['nnTsGflops'], 1)} | ${f(r['nnTsPeakRssMB'], 0)} | ${f(r['tfjsPeakRssMB'], 0)}\n`
+        `${r['net']} | ${f(r['nnTsSeconds'])} | ${f(r['nnTsCpuSeconds'])} | ${f(r['tfjsSeconds'])} | ${f(r['speedupVsTfjs'], 1)}× | ${f(r['pytorchSeconds'])} | ${f(r['ratioToPytorch'], 1)}× | ${f(r['nnTsGflops'], 1)} | ${f(r['nnTsPeakRssMB'], 0)} | ${f(r['tfjsPeakRssMB'], 0)}\n`
       )
     }
     process.stdout.write(`(kernels: ${String(rows[0]?.['backend'])}; median of ${epochs} epochs after one warm-up; 60k MNIST)\n`)

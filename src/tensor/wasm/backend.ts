@@ -78,7 +78,7 @@ const tensor = (shape: readonly number[], data: Float32Array): Tensor => ({ shap
  * Below it, waking the worker and waiting for it costs more than half the product; measured with
  * `npm run bench:gemm` (see bench/gemm.ts).
  */
-const PARALLEL_MIN_FLOPS = 4e6
+const PARALLEL_MIN_FLOPS = 8e6
 
 /** The helper thread of each two-thread backend (written once, when the backend is made). */
 const pools = new WeakMap<Kernels, Pool>()
@@ -293,7 +293,7 @@ export interface BackendOptions {
    * shared memory (needs the shared build of the module). Default 1.
    */
   readonly threads?: number
-  /** Products with fewer flops (2·m·k·n) than this stay on one thread (default 4·10⁶). */
+  /** Products with fewer flops (2·m·k·n) than this stay on one thread (default 8·10⁶). */
   readonly minParallelFlops?: number
   /** The shared build's bytes (`build/nn-kernels-shared.wasm`), needed for 2 threads. */
   readonly sharedBytes?: Uint8Array
