@@ -263,6 +263,10 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
         identical('map', W.map(a, Math.tanh), R.map(a, Math.tanh))
         identical('zipWith', W.zipWith(a, b, Math.atan2), R.zipWith(a, b, Math.atan2))
         identical('zipWith3', W.zipWith3(a, b, c, (p, q, r) => p * q - r), R.zipWith3(a, b, c, (p, q, r) => p * q - r))
+        identical('add', W.add(a, b), R.add(a, b))
+        identical('mul', W.mul(a, b), R.mul(a, b))
+        identical('add as zipWith', R.add(a, b), R.zipWith(a, b, (x, y) => x + y))
+        identical('mul as zipWith', R.mul(a, b), R.zipWith(a, b, (x, y) => x * y))
         identical('relu', W.relu(a), R.relu(a))
         identical('reluBackward', W.reluBackward(b, a), R.reluBackward(b, a))
         // The dedicated ReLU kernels are the closure forms the activation layer used before them.
@@ -303,6 +307,10 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
         expect(W.sum(a)).toBe(R.sum(a))
         expect(W.dot(a, a2)).toBe(R.dot(a, a2))
         identical('scale', W.scale(a, 0.3), R.scale(a, 0.3))
+        identical('add', W.add(a, a2), R.add(a, a2))
+        identical('add as zipWith', R.add(a, a2), R.zipWith(a, a2, (x, y) => x + y))
+        identical('mul', W.mul(a, a2), R.mul(a, a2))
+        identical('mul as zipWith', R.mul(a, a2), R.zipWith(a, a2, (x, y) => x * y))
         identical('relu', W.relu(a), R.relu(a))
         identical('relu as map', R.relu(a), R.map(a, (x) => Math.max(x, 0)))
         identical('reluBackward', W.reluBackward(a2, a), R.reluBackward(a2, a))
@@ -348,6 +356,9 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
       ['logSumExpRows', (K) => K.logSumExpRows(v)],
       ['dot', (K) => K.dot(a, b)],
       ['dot dtypes', (K) => K.dot(a, a64)],
+      ['add', (K) => K.add(a, b)],
+      ['add dtypes', (K) => K.add(a, a64)],
+      ['mul', (K) => K.mul(a, b)],
       ['reluBackward', (K) => K.reluBackward(a, b)],
       ['reluBackward dtypes', (K) => K.reluBackward(a, a64)],
       ['axpby', (K) => K.axpby(1, a, 1, b)],
@@ -364,7 +375,7 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
   it('every kernel of the interface is covered by these laws', () => {
     const covered = new Set([
       'name', 'matmul', 'matmulTransposeB', 'matmulTransposeA', 'affine', 'addRowVector', 'mulRowVector', 'rowSums', 'scaleRows',
-      'columnSums', 'scale', 'relu', 'reluBackward', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
+      'columnSums', 'scale', 'add', 'mul', 'relu', 'reluBackward', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
       'softmaxRowsBackward', 'logSumExpRows', 'argmaxRows', 'sum', 'dot', 'concatColumns', 'sliceColumns'
     ])
     expect(Object.keys(R).filter((k) => !covered.has(k))).toEqual([])

@@ -65,14 +65,14 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
           state,
           backward: (dy) => ({
             dx: K.mulRowVector(dy, K.zipWith(gamma, scale, (g, s) => g * s)),
-            dparams: { gamma: K.columnSums(K.zipWith(dy, xhat, (d, h) => d * h)), beta: K.columnSums(dy) }
+            dparams: { gamma: K.columnSums(K.mul(dy, xhat)), beta: K.columnSums(dy) }
           })
         }
       }
       if (m < 2) throw new ShapeError(`${name} in train mode`, 'a batch of at least 2 rows (batch statistics)', x.shape)
       const mean = K.map(K.columnSums(x), (s) => s / m)
       const centered = K.addRowVector(x, K.map(mean, (v) => -v))
-      const variance = K.map(K.columnSums(K.zipWith(centered, centered, (a, b) => a * b)), (s) => s / m)
+      const variance = K.map(K.columnSums(K.mul(centered, centered)), (s) => s / m)
       const scale = invStd(variance)
       const xhat = K.mulRowVector(centered, scale)
       const next: BatchNormState = {
@@ -86,11 +86,11 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
           // HW1 appendix C, collapsed: dx = (1/σ)(dx̂ − mean(dx̂) − x̂ ⊙ mean(dx̂ ⊙ x̂)), per feature.
           const dxhat = K.mulRowVector(dy, gamma)
           const meanDxhat = K.map(K.columnSums(dxhat), (s) => -s / m)
-          const meanDxhatXhat = K.map(K.columnSums(K.zipWith(dxhat, xhat, (a, b) => a * b)), (s) => -s / m)
-          const inner = K.zipWith(K.addRowVector(dxhat, meanDxhat), K.mulRowVector(xhat, meanDxhatXhat), (a, b) => a + b)
+          const meanDxhatXhat = K.map(K.columnSums(K.mul(dxhat, xhat)), (s) => -s / m)
+          const inner = K.add(K.addRowVector(dxhat, meanDxhat), K.mulRowVector(xhat, meanDxhatXhat))
           return {
             dx: K.mulRowVector(inner, scale),
-            dparams: { gamma: K.columnSums(K.zipWith(dy, xhat, (d, h) => d * h)), beta: K.columnSums(dy) }
+            dparams: { gamma: K.columnSums(K.mul(dy, xhat)), beta: K.columnSums(dy) }
           }
         }
       }

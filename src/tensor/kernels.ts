@@ -39,6 +39,10 @@ export interface Kernels {
   readonly axpbySquare: (alpha: number, v: Tensor, beta: number, g: Tensor) => Tensor
   /** `(c1·m) / (√(c2·v + epsRoot) + eps)` (Adam's and RMSProp's direction). */
   readonly adaptiveDirection: (m: Tensor, v: Tensor, c1: number, c2: number, epsRoot: number, eps: number) => Tensor
+  /** Element-wise `a + b` of two same-shaped tensors. */
+  readonly add: (a: Tensor, b: Tensor) => Tensor
+  /** Element-wise `a ⊙ b` of two same-shaped tensors. */
+  readonly mul: (a: Tensor, b: Tensor) => Tensor
   /** Element-wise `max(a, 0)` (NaN stays NaN), the ReLU activation without a closure per element. */
   readonly relu: (a: Tensor) => Tensor
   /** ReLU's vector-Jacobian product `dy ⊙ [x > 0]` (derivative 0 at 0) for same-shaped `dy`, `x`. */
@@ -328,6 +332,40 @@ const zipWith3 = (a: Tensor, b: Tensor, c: Tensor, f: (x: number, y: number, z: 
   return make(a.shape, a.dtype, out)
 }
 
+// Sums and products get loops of their own (see ReLU below): `zipWith` calls a closure per element.
+const add32 = (A: Float32Array, B: Float32Array): Float32Array => {
+  const out = new Float32Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) + (B[i] as number)
+  return out
+}
+const add64 = (A: Float64Array, B: Float64Array): Float64Array => {
+  const out = new Float64Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) + (B[i] as number)
+  return out
+}
+const mul32 = (A: Float32Array, B: Float32Array): Float32Array => {
+  const out = new Float32Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) * (B[i] as number)
+  return out
+}
+const mul64 = (A: Float64Array, B: Float64Array): Float64Array => {
+  const out = new Float64Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) * (B[i] as number)
+  return out
+}
+const add = (a: Tensor, b: Tensor): Tensor => {
+  checkSame('add', a, b)
+  const A = a.data
+  const B = b.data
+  return make(a.shape, a.dtype, A instanceof Float32Array && B instanceof Float32Array ? add32(A, B) : add64(A as Float64Array, B as Float64Array))
+}
+const mul = (a: Tensor, b: Tensor): Tensor => {
+  checkSame('mul', a, b)
+  const A = a.data
+  const B = b.data
+  return make(a.shape, a.dtype, A instanceof Float32Array && B instanceof Float32Array ? mul32(A, B) : mul64(A as Float64Array, B as Float64Array))
+}
+
 // ReLU gets loops of its own: `map` with a closure calls it per element, and one function per array
 // type keeps each loop monomorphic.
 const relu32 = (A: Float32Array): Float32Array => {
@@ -485,6 +523,8 @@ export const reference: Kernels = {
   scaleRows,
   columnSums,
   scale,
+  add,
+  mul,
   relu,
   reluBackward,
   axpby,
