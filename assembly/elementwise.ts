@@ -57,3 +57,40 @@ export function adaptiveDirection(m: usize, v: usize, c1: f64, c2: f64, epsRoot:
     store<f32>(at(out, i), (k1 * load<f32>(at(m, i))) / (Mathf.sqrt(k2 * load<f32>(at(v, i)) + er) + e))
   }
 }
+
+/** `out = a + b` (one float32 rounding, as a float64 sum rounded to float32). */
+export function add(a: usize, b: usize, out: usize, len: i32): void {
+  let i = 0
+  for (; i + 4 <= len; i += 4) v128.store(at(out, i), f32x4.add(v128.load(at(a, i)), v128.load(at(b, i))))
+  for (; i < len; i++) store<f32>(at(out, i), load<f32>(at(a, i)) + load<f32>(at(b, i)))
+}
+
+/** `out = a ⊙ b` (one float32 rounding, as a float64 product rounded to float32). */
+export function mul(a: usize, b: usize, out: usize, len: i32): void {
+  let i = 0
+  for (; i + 4 <= len; i += 4) v128.store(at(out, i), f32x4.mul(v128.load(at(a, i)), v128.load(at(b, i))))
+  for (; i < len; i++) store<f32>(at(out, i), load<f32>(at(a, i)) * load<f32>(at(b, i)))
+}
+
+/** `out = max(a, 0)`: NaN stays NaN and −0 becomes +0, like `Math.max(a, 0)`. */
+export function relu(a: usize, out: usize, len: i32): void {
+  const zero = f32x4.splat(0)
+  let i = 0
+  for (; i + 4 <= len; i += 4) v128.store(at(out, i), f32x4.max(v128.load(at(a, i)), zero))
+  for (; i < len; i++) {
+    const x = load<f32>(at(a, i))
+    store<f32>(at(out, i), x > 0 ? x : x != x ? x : 0)
+  }
+}
+
+/** `out = dy · [x > 0]`: `dy · 1` or `dy · 0` (so NaN or ±∞ in `dy` still give NaN where x ≤ 0). */
+export function reluBackward(dy: usize, x: usize, out: usize, len: i32): void {
+  const zero = f32x4.splat(0)
+  const one = f32x4.splat(1)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const mask = v128.and(f32x4.gt(v128.load(at(x, i)), zero), one)
+    v128.store(at(out, i), f32x4.mul(v128.load(at(dy, i)), mask))
+  }
+  for (; i < len; i++) store<f32>(at(out, i), load<f32>(at(dy, i)) * (load<f32>(at(x, i)) > 0 ? <f32>1 : <f32>0))
+}

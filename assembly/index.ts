@@ -15,4 +15,4 @@ export {
 export function heapBase(): usize {
   return (__heap_base + 63) & ~(<usize>63)
 }
-export { scale, axpby, axpbySquare, adaptiveDirection } from './elementwise'
+export { scale, axpby, axpbySquare, adaptiveDirection, add, mul, relu, reluBackward } from './elementwise'

@@ -210,6 +210,22 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
       )
     }
 
+  /** A same-shaped result of two same-shaped float32 tensors through one export. */
+  const pairwise =
+    (where: string, op: (a: number, b: number, out: number, len: number) => void, fallback: (a: Tensor, b: Tensor) => Tensor) =>
+    (a: Tensor, b: Tensor): Tensor => {
+      const A = f32(a)
+      const B = f32(b)
+      if (A === undefined || B === undefined) return fallback(a, b)
+      checkSame(where, a, b)
+      return (
+        S.run([A, B], [4 * A.length], ([pa, pb, po]) => {
+          op(pa as number, pb as number, po as number, A.length)
+          return tensor(a.shape, S.take(po as number, A.length))
+        }) ?? fallback(a, b)
+      )
+    }
+
   return {
     // Members this backend does not speed up (float64 everywhere, closures, argmax, column slicing and
     // concatenation, and any kernel added to the interface later) are the reference ones.
@@ -267,6 +283,19 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
           X.scale(pa as number, c, po as number, A.length)
           return tensor(a.shape, S.take(po as number, A.length))
         }) ?? reference.scale(a, c)
+      )
+    },
+    add: pairwise('add', X.add, reference.add),
+    mul: pairwise('mul', X.mul, reference.mul),
+    reluBackward: pairwise('reluBackward', X.reluBackward, reference.reluBackward),
+    relu: (a) => {
+      const A = f32(a)
+      if (A === undefined) return reference.relu(a)
+      return (
+        S.run([A], [4 * A.length], ([pa, po]) => {
+          X.relu(pa as number, po as number, A.length)
+          return tensor(a.shape, S.take(po as number, A.length))
+        }) ?? reference.relu(a)
       )
     },
     axpby: binary('axpby', reference.axpby, X.axpby),

@@ -63,6 +63,10 @@ export interface KernelExports {
   readonly axpby: (alpha: number, x: Ptr, beta: number, y: Ptr, out: Ptr, len: number) => void
   readonly axpbySquare: (alpha: number, v: Ptr, beta: number, g: Ptr, out: Ptr, len: number) => void
   readonly adaptiveDirection: (m: Ptr, v: Ptr, c1: number, c2: number, epsRoot: number, eps: number, out: Ptr, len: number) => void
+  readonly add: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
+  readonly mul: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
+  readonly relu: (a: Ptr, out: Ptr, len: number) => void
+  readonly reluBackward: (dy: Ptr, x: Ptr, out: Ptr, len: number) => void
 }
 
 const EXPORTS: ReadonlyArray<keyof KernelExports> = [
@@ -82,7 +86,11 @@ const EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'scale',
   'axpby',
   'axpbySquare',
-  'adaptiveDirection'
+  'adaptiveDirection',
+  'add',
+  'mul',
+  'relu',
+  'reluBackward'
 ]
 
 /** Where the build puts the module, relative to this file (`src/tensor/wasm/`). @internal */
