@@ -116,15 +116,10 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
       const [pc, scratch] = ptrs.slice(-2) as [number, number]
       const pbias = bias === undefined ? 0 : (ptrs[2] as number)
       if (split) {
-        // Column panels, the worker taking the second half: each thread reads all of `a` but only
-        // packs and writes its own columns, so the threads share nothing they write.
-        const half = Math.ceil(panels / 2)
-        const theirs: GemmArgs = [pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch + scratchBytes(k), half, panels]
-        pool.gemm2(
-          theirs,
-          () => X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, 0, half),
-          (args) => X.gemm(...args)
-        )
+        // Column panels, claimed in chunks by both threads: each thread reads all of \`a\` but packs
+        // and writes only the panels it claimed, in a scratch area of its own.
+        const theirs: GemmArgs = [pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch + scratchBytes(k)]
+        pool.gemm(theirs, panels, (q0, q1) => X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, q0, q1))
       } else {
         X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, 0, panels)
       }

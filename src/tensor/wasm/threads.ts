@@ -4,17 +4,21 @@
  * rest.
  *
  * The calling thread and the worker meet in a small control block of `Int32Array` slots in the shared
- * memory: the caller writes the worker's `gemm` arguments, bumps the job counter and wakes the worker
- * (`Atomics.notify`), does its own part, then sleeps (`Atomics.wait`) until the worker has stored the
- * same counter in the done slot. So a product stays a synchronous call. The worker is `unref`'d (it
- * never keeps a process alive), starts without the parent's `--import` hooks, and until it has
- * signalled that its instance is ready every product runs on the calling thread alone. A worker that
- * throws reports it in the done slot and the pool stops being used; the caller then computes the
- * worker's part itself.
+ * memory. For each product the caller writes the `gemm` arguments, opens a job (`STATE = job`) and
+ * wakes the worker (`Atomics.notify`). Both threads then claim chunks of column panels from a shared
+ * counter (`Atomics.add`) until none are left, so the work divides itself by how much CPU each thread
+ * actually gets: on a busy machine where the worker is not scheduled, the caller simply computes every
+ * panel. When the caller runs out of panels it tries to close the job (`STATE: job → 0`); if the
+ * worker never joined (it joins with `STATE: job → −job`), the caller returns at once, otherwise it
+ * sleeps (`Atomics.wait`) until the worker reports the job done. So a product stays a synchronous
+ * call. The worker is `unref`'d (it never keeps a process alive), starts without the parent's
+ * `--import` hooks, and until it has signalled that its instance is ready every product runs on the
+ * calling thread alone. A worker that throws reports it, the pool stops being used, and the caller
+ * recomputes the product itself.
  *
- * The pool holds no state any caller can observe: it only decides which thread computes which columns
- * of a result that is the same either way (each column panel is computed by exactly one thread with
- * the same instructions).
+ * The pool holds no state any caller can observe: it only decides which thread computes which column
+ * panels of a result that is the same either way (each panel is computed by exactly one thread with the
+ * same instructions).
  *
  * @since 0.2.0
  * @internal
@@ -26,10 +30,11 @@ import type { WasmMemory } from './module.ts'
 export const CONTROL_BYTES = 128
 
 // Int32 slots of the control block.
-const JOB = 0 // jobs posted
-const DONE = 1 // jobs finished (or -jobs when the worker failed)
+const STATE = 0 // job > 0: open; −job: the worker joined it; 0: closed by the caller
+const DONE = 1 // job when the worker has finished it (−job when it failed)
 const READY = 2 // 1 once the worker's instance exists
-const ARGS = 4 // the 14 arguments of `gemm`
+const NEXT = 3 // next unclaimed column panel of the open job
+const ARGS = 4 // the first 12 arguments of `gemm`, then the panel count and the chunk size
 
 /** What the worker runs: plain CommonJS, evaluated in the worker. */
 const WORKER_SOURCE = `
@@ -38,34 +43,40 @@ const { bytes, memory, control } = workerData
 const I = new Int32Array(memory.buffer, control, ${CONTROL_BYTES / 4})
 const X = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
 Atomics.store(I, ${READY}, 1)
-let seen = Atomics.load(I, ${JOB})
 for (;;) {
-  Atomics.wait(I, ${JOB}, seen)
-  const job = Atomics.load(I, ${JOB})
-  if (job === seen) continue
-  seen = job
-  let status = job
+  const s = Atomics.load(I, ${STATE})
+  if (s <= 0) {
+    Atomics.wait(I, ${STATE}, s)
+    continue
+  }
+  if (Atomics.compareExchange(I, ${STATE}, s, -s) !== s) continue
+  let status = s
   try {
     const a = ${ARGS}
-    X.gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5], I[a + 6], I[a + 7], I[a + 8], I[a + 9], I[a + 10], I[a + 11], I[a + 12], I[a + 13])
+    const panels = I[a + 12], chunk = I[a + 13]
+    for (let q = Atomics.add(I, ${NEXT}, chunk); q < panels; q = Atomics.add(I, ${NEXT}, chunk)) {
+      X.gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5], I[a + 6], I[a + 7], I[a + 8], I[a + 9], I[a + 10], I[a + 11], q, Math.min(q + chunk, panels))
+    }
   } catch (e) {
-    status = -job
+    status = -s
   }
   Atomics.store(I, ${DONE}, status)
   Atomics.notify(I, ${DONE})
 }
 `
 
-/** The 14 arguments of the kernels module's `gemm`. @internal */
-export type GemmArgs = readonly [number, number, number, number, number, number, number, number, number, number, number, number, number, number]
+/** The first 12 arguments of the kernels module's `gemm` (all but the panel range). @internal */
+export type GemmArgs = readonly [number, number, number, number, number, number, number, number, number, number, number, number]
 
 /** One helper thread. @internal */
 export interface Pool {
   /**
-   * Runs `gemm(...args)` on the worker while `own()` runs on the calling thread, and returns once
-   * both are done. Runs both on the calling thread when the worker is not (or no longer) usable.
+   * Computes column panels `0 .. panels-1` of the product `args` describes, claimed in chunks by the
+   * calling thread (through `run(q0, q1)`, with `args` and its own scratch) and the worker (with the
+   * scratch in `args`), and returns once every panel is written. The calling thread computes all of
+   * them when the worker is not (or no longer) usable or simply does not get to run.
    */
-  readonly gemm2: (args: GemmArgs, own: () => void, onCaller: (args: GemmArgs) => void) => void
+  readonly gemm: (args: GemmArgs, panels: number, run: (q0: number, q1: number) => void) => void
   /** Whether the worker is up (products run on one thread until it is). */
   readonly ready: () => boolean
 }
@@ -92,23 +103,29 @@ export const startPool = (bytes: Uint8Array, memory: WasmMemory, control: number
   const ready = (): boolean => !failed && Atomics.load(I, READY) === 1
   return {
     ready,
-    gemm2: (args, own, onCaller) => {
+    gemm: (args, panels, run) => {
       if (!ready()) {
-        own()
-        onCaller(args)
+        run(0, panels)
         return
       }
+      // Chunks small enough to balance, large enough that claiming costs nothing.
+      const chunk = Math.max(1, Math.ceil(panels / 16))
       for (let i = 0; i < args.length; i++) I[ARGS + i] = args[i] as number
-      jobs++
-      Atomics.store(I, JOB, jobs)
-      Atomics.notify(I, JOB)
-      own()
+      I[ARGS + 12] = panels
+      I[ARGS + 13] = chunk
+      Atomics.store(I, NEXT, 0)
+      const job = ++jobs
+      Atomics.store(I, STATE, job)
+      Atomics.notify(I, STATE)
+      for (let q = Atomics.add(I, NEXT, chunk); q < panels; q = Atomics.add(I, NEXT, chunk)) run(q, Math.min(q + chunk, panels))
+      // The worker never joined: nothing to wait for.
+      if (Atomics.compareExchange(I, STATE, job, 0) === job) return
       for (;;) {
         const done = Atomics.load(I, DONE)
-        if (done === jobs) return
-        if (done === -jobs) {
+        if (done === job) return
+        if (done === -job) {
           failed = true
-          onCaller(args)
+          run(0, panels)
           return
         }
         Atomics.wait(I, DONE, done)
