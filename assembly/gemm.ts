@@ -164,3 +164,34 @@ function copyTile(tile: usize, dst: usize, ldc: usize, rows: i32, w: i32): void 
     dst += ldc
   }
 }
+
+/**
+ * `dst = srcᵀ` for a compact row-major `[rows, cols]` source: the left operand of `xᵀ·dy` packed so
+ * that the product reads it along rows like `x·W` (its short depth, the batch, makes the strided
+ * reads of the unpacked form ~15% slower). 4×4 blocks are transposed in registers; edges are scalar.
+ */
+export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
+  const rs = (<usize>cols) << 2
+  const ds = (<usize>rows) << 2
+  let r = 0
+  for (; r + 4 <= rows; r += 4) {
+    let c = 0
+    for (; c + 4 <= cols; c += 4) {
+      const s = src + (<usize>r) * rs + ((<usize>c) << 2)
+      const r0 = v128.load(s), r1 = v128.load(s + rs), r2 = v128.load(s + 2 * rs), r3 = v128.load(s + 3 * rs)
+      const t01l = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t01h = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+      const t23l = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t23h = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+      const d = dst + (<usize>c) * ds + ((<usize>r) << 2)
+      v128.store(d, v128.shuffle<f64>(t01l, t23l, 0, 2))
+      v128.store(d + ds, v128.shuffle<f64>(t01l, t23l, 1, 3))
+      v128.store(d + 2 * ds, v128.shuffle<f64>(t01h, t23h, 0, 2))
+      v128.store(d + 3 * ds, v128.shuffle<f64>(t01h, t23h, 1, 3))
+    }
+    for (; c < cols; c++) {
+      for (let i = 0; i < 4; i++) store<f32>(dst + (<usize>c) * ds + ((<usize>(r + i)) << 2), load<f32>(src + (<usize>(r + i)) * rs + ((<usize>c) << 2)))
+    }
+  }
+  for (; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>c) * ds + ((<usize>r) << 2), load<f32>(src + (<usize>r) * rs + ((<usize>c) << 2)))
+  }
+}

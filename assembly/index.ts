@@ -5,7 +5,7 @@
  * memory past `heapBase()`, so the module owns no allocator state and several instances (one per
  * thread) can share one memory.
  */
-export { gemm, gemmScratchBytes } from './gemm'
+export { gemm, gemmScratchBytes, transpose } from './gemm'
 export {
   addRowVector, mulRowVector, scaleRows, columnSums, rowSums, sum, dot,
   softmaxRows, softmaxRowsBackward, logSumExpRows

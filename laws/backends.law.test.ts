@@ -119,9 +119,12 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
     )
   })
 
-  it('the products at the MNIST shapes (784×800 and 40×30), same bound', () => {
+  it('the products at the MNIST shapes (784×800 and 40×30) and packed-operand sizes, same bound', () => {
     checkProducts(128, 784, 800, 11, 1, 0.05, true)
     checkProducts(100, 40, 30, 12, 1, 0.3, false)
+    // Large enough that xᵀ·dy packs its left operand, with odd sizes for the transpose's edges.
+    checkProducts(67, 75, 61, 13, 1, 0.3, false)
+    checkProducts(130, 99, 33, 14, 1, 0.3, true)
   })
 
   it('two threads give the one-thread products bit for bit (each column panel is computed by one thread, the same way)', () => {

@@ -80,6 +80,9 @@ const tensor = (shape: readonly number[], data: Float32Array): Tensor => ({ shap
  */
 const PARALLEL_MIN_FLOPS = 8e6
 
+/** `xᵀ·dy` products with at least this m·k·n (and 32 columns) pack their left operand (see `product`). */
+const PACK_A_MIN_MKN = 1 << 18
+
 /** The helper thread of each two-thread backend (written once, when the backend is made). */
 const pools = new WeakMap<Kernels, Pool>()
 
@@ -105,16 +108,29 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
   /** `bias + op(a)·op(b)` for the three layouts; `undefined` when the scratch would be too large. */
   const product = (kind: 'nn' | 'nt' | 'tn', A: Float32Array, B: Float32Array, bias: Float32Array | undefined, m: number, k: number, n: number) => {
     // Strides (in elements) of the left operand's (row, depth) and the right operand's (depth, col).
-    const [ars, aps] = kind === 'tn' ? [1, m] : [k, 1]
+    let [ars, aps] = kind === 'tn' ? [1, m] : [k, 1]
     const [brs, bcs] = kind === 'nt' ? [1, k] : [n, 1]
     const inputs = bias === undefined ? [A, B] : [A, B, bias]
     const panels = Math.ceil(n / 8)
     const split = pool !== undefined && panels >= 2 && 2 * m * k * n >= minParallelFlops && pool.ready()
+    // `xᵀ·dy` reads its left operand down columns; for large products it is packed row-major into
+    // scratch first (one pass over m·k floats, amortised over at least four column panels), and the
+    // product then runs as `x·W` does: ~7% faster at 784×128×800 (the batch is a short depth).
+    const packA = kind === 'tn' && n >= 32 && m * k * n >= PACK_A_MIN_MKN
     // Two threads need two scratch areas (each packs its own panels).
-    return S.run(inputs, [4 * m * n, split ? 2 * scratchBytes(k) : scratchBytes(k)], (ptrs) => {
-      const [pa, pb] = ptrs as [number, number]
-      const [pc, scratch] = ptrs.slice(-2) as [number, number]
+    const extra = [4 * m * n, split ? 2 * scratchBytes(k) : scratchBytes(k), ...(packA ? [4 * m * k] : [])]
+    return S.run(inputs, extra, (ptrs) => {
+      const [pb] = [ptrs[1] as number]
+      const [pc, scratch] = ptrs.slice(packA ? -3 : -2) as [number, number]
       const pbias = bias === undefined ? 0 : (ptrs[2] as number)
+      let pa = ptrs[0] as number
+      if (packA) {
+        const packed = ptrs.at(-1) as number
+        X.transpose(pa, k, m, packed)
+        pa = packed
+        ars = k
+        aps = 1
+      }
       if (split) {
         // Column panels, claimed in chunks by both threads: each thread reads all of \`a\` but packs
         // and writes only the panels it claimed, in a scratch area of its own.

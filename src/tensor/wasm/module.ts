@@ -49,6 +49,7 @@ export interface KernelExports {
     c: Ptr, m: number, k: number, n: number,
     bias: Ptr, scratch: Ptr, q0: number, q1: number
   ) => void
+  readonly transpose: (src: Ptr, rows: number, cols: number, dst: Ptr) => void
   readonly addRowVector: (a: Ptr, v: Ptr, out: Ptr, m: number, n: number) => void
   readonly mulRowVector: (a: Ptr, v: Ptr, out: Ptr, m: number, n: number) => void
   readonly scaleRows: (a: Ptr, v: Ptr, out: Ptr, m: number, n: number) => void
@@ -73,6 +74,7 @@ const EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'heapBase',
   'gemmScratchBytes',
   'gemm',
+  'transpose',
   'addRowVector',
   'mulRowVector',
   'scaleRows',
