@@ -21,7 +21,8 @@ import { type Callback, type FitResult, fit } from '../train/fit.ts'
 import { type EpochMetrics, type Network, type TrainState, evaluate } from '../train/step.ts'
 import type { Tree } from '../tree/Tree.ts'
 import { writeReport } from '../viz/report.ts'
-import { type CliError, fsReason, input } from './errors.ts'
+import { fsReason } from '../io/fsReason.ts'
+import { type CliError, input } from './errors.ts'
 import { checkFits, loadCheckpoint, loadData, loadExamples, loadSpec, restoreInto } from './load.ts'
 
 /** Where a command writes: stdout and stderr lines, and the stream the trainer draws progress on. @internal */

@@ -30,20 +30,3 @@ export const usage = (message: string): CliError => ({ kind: 'usage', message })
 
 /** @internal */
 export const input = (message: string): CliError => ({ kind: 'input', message })
-
-/** Node's file-system error codes in words, so a missing file reads as such and not as `ENOENT: …`. */
-const FS_REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'it is a directory, expected a file',
-  ENOTDIR: 'a folder in the path is not a directory',
-  ENOSPC: 'no space left on the device',
-  EROFS: 'the file system is read-only'
-}
-
-/** Why a file operation failed, in words. @internal */
-export const fsReason = (e: unknown): string => {
-  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
-  return FS_REASONS[code] ?? (e instanceof Error ? e.message : String(e))
-}

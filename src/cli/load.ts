@@ -17,7 +17,8 @@ import * as Tensor from '../tensor/Tensor.ts'
 import { type TrainState, initialState } from '../train/step.ts'
 import type { OptState } from '../optim/Transform.ts'
 import type { Tree } from '../tree/Tree.ts'
-import { type CliError, fsReason, input } from './errors.ts'
+import { fsReason } from '../io/fsReason.ts'
+import { type CliError, input } from './errors.ts'
 
 /** A file's text, or why it cannot be read (`what` says what the file was supposed to be). @internal */
 export const readText = (file: string, what: string): TE.TaskEither<CliError, string> =>

@@ -18,6 +18,7 @@ import * as Tensor from '../tensor/Tensor.ts'
 import { type Dataset, fromLabelled, unsafeFromBytes } from './Dataset.ts'
 import { type DataError, dataError } from './errors.ts'
 import { type IdxArray, type IdxDType, type IdxExpectation, decodeIdxView } from './idx.ts'
+import { errorText, fsReason } from '../io/fsReason.ts'
 
 /**
  * The MNIST training and test sets: inputs `[n, 784]` float32 in [0, 1], 10 classes.
@@ -87,22 +88,6 @@ export const mnistFiles = (dir?: string): MnistFiles => {
   )
 }
 
-const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
-
-/** Node's error codes in words; anything else keeps Node's own message. */
-const FS_REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'it is a directory, expected a file',
-  ENOTDIR: 'a folder in the path is not a directory',
-  EMFILE: 'too many open files'
-}
-
-const fsReason = (e: unknown): string => {
-  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
-  return FS_REASONS[code] ?? errorText(e)
-}
 
 const isGzip = (bytes: Uint8Array): boolean => bytes[0] === 0x1f && bytes[1] === 0x8b
 
