@@ -1,6 +1,6 @@
 /**
  * `npm run docs`: writes docs/api.md from the JSDoc of everything `src/index.ts` exports, and
- * type-checks every `@example` in src/ and every ```ts block in docs/*.md against the library.
+ * type-checks every `@example` in src/ and every ```ts block in README.md and docs/*.md against the library.
  *
  * TypeScript 7 has no compiler API for JavaScript callers, so the sources are read with a few regular
  * expressions: the library's own conventions (one `export const|function|interface|type|class` per
@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -327,11 +327,16 @@ for (const ns of namespaces) {
 topLevel.forEach((d) => addDeclarationExamples('nn-ts', d))
 indexDoc.examples.forEach((ex, i) => snippets.push({ id: `index.${i}`, source: SRC_INDEX, line: ex.line, what: 'src/index.ts', code: ex.code }))
 
-// ```ts blocks of docs/*.md (api.md is generated from the sources checked above). ```ts nocheck skips one.
+// ```ts blocks of README.md and docs/*.md (api.md is generated from the sources checked above).
+// ```ts nocheck skips one.
 const DOCS = join(ROOT, 'docs')
-if (existsSync(DOCS)) {
-  for (const name of readdirSync(DOCS).filter((f) => f.endsWith('.md') && f !== 'api.md')) {
-    const file = join(DOCS, name)
+const guides = [
+  join(ROOT, 'README.md'),
+  ...(existsSync(DOCS) ? readdirSync(DOCS).filter((f) => f.endsWith('.md') && f !== 'api.md').map((f) => join(DOCS, f)) : [])
+].filter((file) => existsSync(file))
+{
+  for (const file of guides) {
+    const name = basename(file)
     const text = readFileSync(file, 'utf8')
     let k = 0
     for (const m of text.matchAll(/^```(ts|typescript)([^\n]*)\n([\s\S]*?)^```/gm)) {
@@ -403,7 +408,7 @@ const main = (): number => {
   if (undocumented.length > 0) console.warn(`no JSDoc summary (${undocumented.length}): ${undocumented.join(', ')}`)
   const { ok, report } = checkSnippets()
   if (ok) {
-    console.log(`type-checked ${snippets.length} examples (src/ @example blocks and docs/*.md ts blocks)`)
+    console.log(`type-checked ${snippets.length} examples (src/ @example blocks, README.md and docs/*.md ts blocks)`)
     rmSync(CHECK_DIR, { recursive: true, force: true })
   } else {
     console.error(`examples that do not type-check:\n${report}`)
