@@ -55,13 +55,6 @@ interface ByteRows {
   readonly features: number
 }
 
-/**
- * The bytes behind each dataset made by `unsafeFromBytes` (and its slices), written once when the
- * dataset is made. Batches are gathered from them directly, so a byte dataset is never expanded to
- * float32 as a whole unless someone reads its `inputs`.
- */
-const byteRows = new WeakMap<Dataset, ByteRows>()
-
 /** `b / 255` as float32 for every byte: exactly what `scaleTo01` computes per element. */
 const BYTE_SCALE = Float32Array.from({ length: 256 }, (_, b) => b / 255)
 
@@ -79,20 +72,30 @@ const gatherBytes = (src: ByteRows, indices: ArrayLike<number>): Tensor.Tensor =
   return Tensor.fromData([indices.length, f], out)
 }
 
-/** A dataset over byte rows, `inputs` expanded to float32 only when read (then kept). */
-const fromByteRows = (src: ByteRows, targets: Tensor.Tensor, labels: ReadonlyArray<number>, classes: number): Dataset => {
-  let inputs: Tensor.Tensor | undefined
-  const d = {} as { -readonly [K in keyof Dataset]: Dataset[K] }
-  Object.defineProperty(d, 'inputs', {
-    enumerable: true,
-    get: () => (inputs ??= expandBytes(src, labels.length))
-  })
-  d.targets = targets
-  d.labels = labels
-  d.classes = classes
-  byteRows.set(d, src)
-  return d
+/**
+ * A dataset over byte rows. Its bytes are a private part of the value (so `gather` and `slice` can
+ * work on them directly), never a module-level table; `inputs` is an own enumerable property that
+ * expands the bytes to float32 on first read and keeps the result — the same values on every read, so
+ * no caller can tell. A spread copy (`{ ...d }`) reads `inputs` once and is a plain dataset.
+ */
+class ByteDataset implements Dataset {
+  readonly #rows: ByteRows
+  declare readonly inputs: Tensor.Tensor
+
+  constructor(rows: ByteRows, readonly targets: Tensor.Tensor, readonly labels: ReadonlyArray<number>, readonly classes: number) {
+    this.#rows = rows
+    let expanded: Tensor.Tensor | undefined
+    Object.defineProperty(this, 'inputs', { enumerable: true, get: () => (expanded ??= expandBytes(rows, labels.length)) })
+  }
+
+  /** The byte rows behind `d`, when it is a byte dataset. */
+  static rowsOf(d: Dataset): ByteRows | undefined {
+    return #rows in d ? (d as ByteDataset).#rows : undefined
+  }
 }
+
+const fromByteRows = (src: ByteRows, targets: Tensor.Tensor, labels: ReadonlyArray<number>, classes: number): Dataset =>
+  new ByteDataset(src, targets, labels, classes)
 
 /** All `n` byte rows as a `[n, features]` float32 tensor in [0, 1]. */
 const expandBytes = (src: ByteRows, n: number): Tensor.Tensor => {
@@ -189,7 +192,7 @@ export const size = (d: Dataset): number => d.labels.length
 
 /** The rows at `indices`, in that order; one copy of the selected rows, labels kept with their rows. */
 const gather = (d: Dataset, indices: ArrayLike<number>): Dataset => {
-  const src = byteRows.get(d)
+  const src = ByteDataset.rowsOf(d)
   return {
     inputs: src === undefined ? Tensor.gatherRows(d.inputs, indices) : gatherBytes(src, indices),
     targets: Tensor.gatherRows(d.targets, indices),
@@ -200,7 +203,7 @@ const gather = (d: Dataset, indices: ArrayLike<number>): Dataset => {
 
 /** Rows `start` to `end` (exclusive). */
 const slice = (d: Dataset, start: number, end: number): Dataset => {
-  const src = byteRows.get(d)
+  const src = ByteDataset.rowsOf(d)
   return src === undefined
     ? slicePlain(d, start, end)
     : fromByteRows(
