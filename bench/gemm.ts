@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/Either'
 import { type Kernels, reference } from '../src/tensor/kernels.ts'
 import { type Tensor } from '../src/tensor/Tensor.ts'
-import { backendWith, threadsUp } from '../src/tensor/wasm/backend.ts'
+import { backendWith } from '../src/tensor/wasm/backend.ts'
 
 type Form = 'x·W' | 'dy·Wᵀ' | 'xᵀ·dy'
 const FORMS: ReadonlyArray<Form> = ['x·W', 'dy·Wᵀ', 'xᵀ·dy']
@@ -47,8 +47,8 @@ const available = (): Record<string, Kernels> => {
   if (E.isRight(two) && two.right.name.includes('2 threads')) {
     // The worker starts asynchronously; time the two-thread backend only once it is up.
     const deadline = Date.now() + 10_000
-    while (!threadsUp(two.right) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
-    if (threadsUp(two.right)) out['wasm-2t'] = two.right
+    while (!two.right.threadsReady() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
+    if (two.right.threadsReady()) out['wasm-2t'] = two.right
   }
   return out
 }

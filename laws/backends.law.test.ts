@@ -26,7 +26,7 @@ import { describe, expect, it } from 'vitest'
 import { Random, Tensor } from '../src/index.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import { type Kernels, reference as R } from '../src/tensor/kernels.ts'
-import { backendWith, threadsUp, wasm } from '../src/tensor/wasm/backend.ts'
+import { backendWith, wasm } from '../src/tensor/wasm/backend.ts'
 
 type T = Tensor.Tensor
 
@@ -143,7 +143,7 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
     while (Date.now() < deadline) {
       two.matmul(probe, probe)
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
-      if (threadsUp(two)) break
+      if (two.threadsReady()) break
     }
     fc.assert(
       fc.property(posDim, posDim, fc.integer({ min: 9, max: 200 }), seed, (m, k, n, s) => {

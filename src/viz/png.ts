@@ -27,20 +27,17 @@ export interface PngOptions {
 const PROBE =
   '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="24"><text x="4" y="20" font-family="sans-serif" font-size="20px" fill="#000">80</text></svg>'
 
-let probed: boolean | undefined
-
 /**
- * Whether resvg finds a system font that draws text (probed once by rendering "80" and looking for ink).
+ * Whether resvg finds a system font that draws text: renders "80" and looks for ink. Probed on every
+ * call rather than remembered (it takes ~5 ms), so fonts installed later are seen and no module state
+ * is kept.
  * @category utils
  */
 export const systemFontsDrawText = (): boolean => {
-  if (probed === undefined) {
-    const pixels = new Resvg(PROBE, { font: { loadSystemFonts: true }, background: 'white' }).render().pixels
-    let ink = 0
-    for (let i = 0; i < pixels.length; i += 4) if ((pixels[i] as number) < 128) ink++
-    probed = ink > 10
-  }
-  return probed
+  const pixels = new Resvg(PROBE, { font: { loadSystemFonts: true }, background: 'white' }).render().pixels
+  let ink = 0
+  for (let i = 0; i < pixels.length; i += 4) if ((pixels[i] as number) < 128) ink++
+  return ink > 10
 }
 
 /**

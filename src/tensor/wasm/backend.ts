@@ -83,22 +83,20 @@ const PARALLEL_MIN_FLOPS = 8e6
 /** `xᵀ·dy` products with at least this m·k·n (and 32 columns) pack their left operand (see `product`). */
 const PACK_A_MIN_MKN = 1 << 18
 
-/** The helper thread of each two-thread backend (written once, when the backend is made). */
-const pools = new WeakMap<Kernels, Pool>()
-
 /**
- * Whether `k` is a two-thread backend whose worker is up (it starts asynchronously; until then every
- * product runs on the calling thread). For tests and benchmarks.
+ * The WebAssembly backend: the `Kernels`, plus whether its second thread is up (the worker starts
+ * asynchronously; until then every product runs on the calling thread). For tests and benchmarks.
  * @internal
  */
-export const threadsUp = (k: Kernels): boolean => pools.get(k)?.ready() ?? false
+export interface WasmKernels extends Kernels {
+  readonly threadsReady: () => boolean
+}
 
 /** The backend over instantiated exports, the memory they were instantiated with and a helper thread. */
-const fromExports = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): Kernels => {
-  const backend = makeBackend(X, memory, pool, minParallelFlops)
-  if (pool !== undefined) pools.set(backend, pool)
-  return backend
-}
+const fromExports = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): WasmKernels => ({
+  ...makeBackend(X, memory, pool, minParallelFlops),
+  threadsReady: () => pool?.ready() ?? false
+})
 
 const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): Kernels => {
   // The first bytes past the module's data are the thread pool's control block; scratch follows.
@@ -345,7 +343,7 @@ export interface BackendOptions {
  * thread; if that fails for any reason, the plain module runs on one thread.
  * @category constructors
  */
-export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssembly, options: BackendOptions = {}): E.Either<string, Kernels> => {
+export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssembly, options: BackendOptions = {}): E.Either<string, WasmKernels> => {
   if (api === undefined) return E.left('this runtime has no WebAssembly')
   const minParallelFlops = options.minParallelFlops ?? PARALLEL_MIN_FLOPS
   if ((options.threads ?? 1) >= 2 && options.sharedBytes !== undefined) {
@@ -383,7 +381,7 @@ export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssem
  * threads, a worker of its own).
  * @category constructors
  */
-export const backendWith = (options: BackendOptions = {}): E.Either<string, Kernels> =>
+export const backendWith = (options: BackendOptions = {}): E.Either<string, WasmKernels> =>
   pipe(
     readModule(),
     E.flatMap((bytes) => {
