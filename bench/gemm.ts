@@ -4,7 +4,7 @@
  *   npm run bench:gemm                          # every shape, every backend
  *   npm run bench:gemm -- --backends wasm,wasm-2t --reps 7 --json
  *   npm run bench:gemm -- --nets L
- *   npm run bench:gemm -- --minFlops 4e6         # the two-thread backend with the default threshold
+ *   npm run bench:gemm -- --minFlops 8e6         # the two-thread backend with the default threshold
  *
  * For a layer `in → out` at batch `B`: `x·W` is `[B, in]·[in, out]`, `dy·Wᵀ` is `[B, out]·[in, out]ᵀ`
  * and `xᵀ·dy` is `[B, in]ᵀ·[B, out]`. Each timing sample repeats the product for at least `--minMs`
