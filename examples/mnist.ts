@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/Either'
 import { parseArgs } from 'node:util'
-import { Data, Init, Layers, Loss, Optim, Random, Train, Viz, kernels } from '../src/index.ts'
+import { Data, Init, Layers, Loss, Optim, Random, Train, Viz } from '../src/index.ts'
 
 /** The benchmark nets: the seed architecture and three larger ones. */
 const nets = {
@@ -84,7 +84,7 @@ const secondsPerEpoch = history.seconds.reduce((a, b) => a + b, 0) / history.sec
 log(`test accuracy ${(100 * (1 - result.error)).toFixed(2)} %  (error ${(100 * result.error).toFixed(2)} %, loss ${result.loss.toFixed(4)}), ${secondsPerEpoch.toFixed(2)} s per epoch\n`)
 
 // Pictures: learning curves, confusion matrix and misclassified test digits.
-const predictions = Data.batches(test, 1000).flatMap((b) => kernels.argmaxRows(Layers.predict(network, state.params, state.layerState, b.inputs)))
+const predictions = Train.predictLabels(network, state.params, state.layerState, test.inputs)
 const outDir = `out/mnist-${netName}`
 const report = await Viz.writeReport(outDir, { history, labels: test.labels, predictions, images: test.inputs })()
 if (E.isLeft(report)) process.stderr.write(`mnist: could not write the report: ${report.left.message}\n`)

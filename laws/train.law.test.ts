@@ -105,4 +105,16 @@ describe('training laws', () => {
     expect(after.loss).toBeLessThan(before.loss / 2)
     expect(after.error).toBeLessThan(0.15)
   })
+
+  it('predictLabels is the arg-max of one eval-mode forward pass, whatever the batch size', () => {
+    fc.assert(
+      fc.property(seed, fc.integer({ min: 0, max: 48 }), fc.integer({ min: 1, max: 50 }), (s, n, batchSize) => {
+        const { params, state } = network.init(Random.key(s))
+        const x = Random.normal(Random.key(s + 1), [n, 6])
+        const whole = Tensor.toRows(Layers.predict(network, params, state, x)).map((row) => row.indexOf(Math.max(...row)))
+        expect(Train.predictLabels(network, params, state, x, batchSize)).toEqual(whole)
+      }),
+      { numRuns: 40 }
+    )
+  })
 })

@@ -11,14 +11,11 @@ import { mkdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import * as Checkpoint from '../checkpoint/index.ts'
 import * as Data from '../data/index.ts'
-import { predict as forward } from '../layers/Layer.ts'
 import type { OptState } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import * as Spec from '../spec/index.ts'
-import { kernels as K } from '../tensor/backend.ts'
-import type { Tensor } from '../tensor/Tensor.ts'
 import { type Callback, type FitResult, fit } from '../train/fit.ts'
-import { type EpochMetrics, type Network, type TrainState, evaluate } from '../train/step.ts'
+import { type EpochMetrics, type TrainState, evaluate, predictLabels } from '../train/step.ts'
 import type { Tree } from '../tree/Tree.ts'
 import { writeReport } from '../viz/report.ts'
 import { fsReason } from '../io/fsReason.ts'
@@ -49,11 +46,6 @@ const MNIST_PIXELS = 784
 const say = (io: Io, json: boolean) => (line: string): void => (json ? io.stderr(`${line}\n`) : io.stdout(`${line}\n`))
 
 const percent = (error: number): string => `${(100 * (1 - error)).toFixed(2)} %`
-
-const predictions = (network: Network<Tree, Tree>, state: State, inputs: Tensor): number[] =>
-  Data.batches(Data.unsafeFromLabelled(inputs, new Array<number>(inputs.shape[0] as number).fill(0), 1), EVAL_BATCH).flatMap((b) =>
-    K.argmaxRows(forward(network, state.params, state.layerState, b.inputs))
-  )
 
 const evaluateOn = (built: Spec.Built, state: State, d: Data.Dataset): EpochMetrics =>
   evaluate(built.network, built.loss, state.params, state.layerState, Data.batches(d, EVAL_BATCH))
@@ -245,7 +237,7 @@ const finish = (p: Plan, result: FitResult<Tree, Tree, OptState>, checkpoint: st
     log(`pictures skipped: the report draws 28×28 digits, these examples have ${evalSet.inputs.shape[1]} features`)
     return TE.right(summary)
   }
-  const predicted = predictions(p.built.network, result.state, evalSet.inputs)
+  const predicted = predictLabels(p.built.network, result.state.params, result.state.layerState, evalSet.inputs, EVAL_BATCH)
   return pipe(
     writeReport(p.outDir, { history: result.history, labels: evalSet.labels, predictions: predicted, images: evalSet.inputs, classes: evalSet.classes }),
     TE.match(
@@ -326,7 +318,7 @@ export const predictCommand = (flags: Flags, json: boolean, io: Io): TE.TaskEith
       if (features !== restored.spec.input) {
         return E.left(input(`${inputFile} has ${features} features per example, but the network in ${file} takes ${restored.spec.input}; expected examples of ${restored.spec.input} features`))
       }
-      return E.right(predictions(restored.built.network, restored.state, examples))
+      return E.right(predictLabels(restored.built.network, restored.state.params, restored.state.layerState, examples, EVAL_BATCH))
     }),
     TE.map((labels) => {
       if (!json) io.stdout(labels.length === 0 ? '' : `${labels.join('\n')}\n`)

@@ -14,7 +14,7 @@
  */
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
-import { type DType, type Tensor, ShapeError } from '../tensor/Tensor.ts'
+import { type DType, type Tensor, ShapeError, isFinite } from '../tensor/Tensor.ts'
 import type { Tree } from '../tree/Tree.ts'
 
 // model
@@ -353,10 +353,9 @@ export const predict = <P extends Tree, S extends Tree>(layer: Layer<P, S, Width
  * @category destructors
  */
 export const locateNonFinite = (layer: AnyLayer, params: Tree, state: Tree, x: Tensor, ctx: Context): string | undefined => {
-  const finite = (t: Tensor): boolean => t.data.every((v) => Number.isFinite(v))
-  if (!finite(x)) return 'input'
+  if (!isFinite(x)) return 'input'
   const parts = layer.parts
-  if (parts === undefined) return finite(layer.apply(params, state, x, ctx).y) ? undefined : layer.name
+  if (parts === undefined) return isFinite(layer.apply(params, state, x, ctx).y) ? undefined : layer.name
   let h = x
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as AnyLayer
@@ -364,7 +363,7 @@ export const locateNonFinite = (layer: AnyLayer, params: Tree, state: Tree, x: T
     const s = (state as readonly Tree[])[i] as Tree
     const partCtx = { mode: ctx.mode, key: Random.fold(ctx.key, i) }
     const y = part.apply(p, s, h, partCtx).y
-    if (!finite(y)) return `[${i}] ${locateNonFinite(part, p, s, h, partCtx) ?? part.name}`
+    if (!isFinite(y)) return `[${i}] ${locateNonFinite(part, p, s, h, partCtx) ?? part.name}`
     h = y
   }
   return undefined

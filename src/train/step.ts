@@ -10,12 +10,12 @@
 import * as E from 'fp-ts/Either'
 import type { State } from 'fp-ts/State'
 import type { Dataset } from '../data/Dataset.ts'
-import { type Layer, type Width, locateNonFinite } from '../layers/Layer.ts'
+import { type Layer, type Width, locateNonFinite, predict } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
 import { type GradientTransformation, type OptState, applyUpdates } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
-import { type Tensor, isFinite } from '../tensor/Tensor.ts'
+import { type Tensor, isFinite, sliceRows } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
 /** A network as the trainer sees it. @category model */
@@ -199,3 +199,29 @@ export const evaluate = <P extends Tree.Tree, S extends Tree.Tree>(
       return { loss: loss.apply(y, b.targets).value, errors: countErrors(y, b.labels), size: b.labels.length }
     })
   )
+
+/**
+ * The predicted class (arg-max of the eval-mode output) of every row of `inputs`, computed
+ * `batchSize` rows at a time so a large input never makes one large forward pass.
+ * @category destructors
+ * @example
+ * import { Layers, Random, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3))
+ * const { params, state } = net.init(Random.key(0))
+ * const labels = Train.predictLabels(net, params, state, Tensor.zeros([5, 2])) // five numbers in 0..2
+ */
+export const predictLabels = <P extends Tree.Tree, S extends Tree.Tree>(
+  network: Network<P, S>,
+  params: P,
+  layerState: S,
+  inputs: Tensor,
+  batchSize = 1000
+): number[] => {
+  const n = inputs.shape[0] ?? 0
+  const labels: number[] = []
+  for (let start = 0; start < n; start += batchSize) {
+    const y = predict(network, params, layerState, sliceRows(inputs, start, Math.min(start + batchSize, n)))
+    labels.push(...K.argmaxRows(y))
+  }
+  return labels
+}
