@@ -6,8 +6,8 @@
  */
 import { Buffer } from 'node:buffer'
 import { createHash } from 'node:crypto'
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
 import type { OptState } from '../optim/Transform.ts'
 import type { Key } from '../random/Key.ts'
@@ -448,7 +448,7 @@ const decodeText = (text: string): E.Either<CheckpointError, Checkpoint> =>
  * tensor's dtype, shape and byte length, and the checksum. Never throws.
  * @category decoding
  * @example
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const text = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
@@ -515,8 +515,8 @@ const forOtherNetwork = (e: CheckpointError): CheckpointError =>
  * its structure is used, every value (and the PRNG key and step) comes from the checkpoint.
  * @category decoding
  * @example
- * import * as E from 'fp-ts/Either'
- * import { pipe } from 'fp-ts/function'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.adam(1e-3)

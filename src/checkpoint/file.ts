@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto'
 import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import * as E from 'fp-ts/Either'
-import type * as TE from 'fp-ts/TaskEither'
+import * as E from 'fp-ts/lib/Either.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { OptState } from '../optim/Transform.ts'
 import type { Tree } from '../tree/Tree.ts'
 import { type Checkpoint, type CheckpointError, decode, encode } from './codec.ts'
@@ -121,8 +121,8 @@ export const write =
  * truncated or edited file gives a `CheckpointError` whose message starts with the file name.
  * @category file
  * @example
- * import * as TE from 'fp-ts/TaskEither'
- * import { pipe } from 'fp-ts/function'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.sgd(0.1)

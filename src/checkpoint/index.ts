@@ -50,8 +50,8 @@
  * writer is running.
  *
  * @example
- * import * as TE from 'fp-ts/TaskEither'
- * import { pipe } from 'fp-ts/function'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.adam(1e-3)

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import { parseArgs } from 'node:util'
 import { type CliError, usage } from './errors.ts'
 

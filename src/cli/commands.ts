@@ -4,9 +4,9 @@
  *
  * @internal
  */
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
-import * as TE from 'fp-ts/TaskEither'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
 import { mkdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import * as Checkpoint from '../checkpoint/index.ts'

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import { type Parsed, parse } from './args.ts'
 import { type Io, type Summary, evalCommand, predictCommand, train } from './commands.ts'
 import { type CliError, exitCodes } from './errors.ts'

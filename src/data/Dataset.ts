@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import * as Random from '../random/Key.ts'
 import * as Tensor from '../tensor/Tensor.ts'
 import { type DataError, dataError } from './errors.ts'
@@ -19,7 +19,7 @@ import type { IdxArray } from './idx.ts'
  * @category model
  * @example
  * import { Data, Tensor } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const d = Data.fromLabelled(Tensor.fromRows([[0, 1], [1, 0]]), [1, 0], 2) // E.right(dataset)
  * if (E.isRight(d)) d.right.targets // [[0, 1], [1, 0]]
  */

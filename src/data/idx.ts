@@ -9,8 +9,8 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import { type DataError, dataError } from './errors.ts'
 
 /**
@@ -228,7 +228,7 @@ const decode = (bytes: Uint8Array, name: string, expect: IdxExpectation | undefi
  * @category decoders
  * @example
  * import { Data } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [5, 0] })
  * const decoded = Data.decodeIdx(bytes, 'labels') // E.right({ dtype: 'uint8', shape: [2], data: Uint8Array [5, 0] })
  * E.isRight(Data.decodeIdx(bytes.subarray(0, 9), 'labels')) // false: 'labels: truncated: expected 10 bytes ...'

@@ -3,7 +3,7 @@
  *
  * @example
  * import { Data, Random } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const mnist = Data.loadMnist()()
  * if (E.isRight(mnist)) {
  *   const { train, validation } = Data.split(mnist.right.train, 10000, Random.key(0))

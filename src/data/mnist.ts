@@ -7,9 +7,9 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
-import * as IOE from 'fp-ts/IOEither'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as IOE from 'fp-ts/lib/IOEither.js'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -175,7 +175,7 @@ const INTEGER_DTYPES: ReadonlyArray<IdxDType> = ['uint8', 'int8', 'int16', 'int3
  * @category loaders
  * @example
  * import { Data } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const result = Data.loadLabelledIdx('digits-images.idx', 'digits-labels.idx', 10)() // run the IO
  * if (E.isLeft(result)) console.error(result.left.message)
  */
@@ -200,7 +200,7 @@ const MNIST: PairSpec = {
  * @category loaders
  * @example
  * import { Data } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const mnist = Data.loadMnist()()
  * if (E.isRight(mnist)) Data.size(mnist.right.train) // 60000
  */

@@ -244,7 +244,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
  * `pipe(f, andThen(g))`: `g` after `f`, with params `[pf, pg]` and state `[sf, sg]`.
  * @category combinators
  * @example
- * import { pipe } from 'fp-ts/function'
+ * import { pipe } from 'fp-ts/lib/function.js'
  * import { Layers } from 'nn-ts'
  * const net = pipe(Layers.dense(2, 8), Layers.andThen(Layers.tanh()), Layers.andThen(Layers.dense(8, 1)))
  */

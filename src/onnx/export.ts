@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import type { Layer, Node, Width } from '../layers/Layer.ts'
 import { type Tensor, showShape } from '../tensor/Tensor.ts'
 import { type Tree, isTensor } from '../tree/Tree.ts'
@@ -321,7 +321,7 @@ const widthDim = (w: Width, symbol: string): number | string => (typeof w === 'n
  *
  * @category exporters
  * @example
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Layers, Onnx, Random } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(784, 40), Layers.relu(), Layers.dense(40, 10), Layers.softmax())
  * const { params, state } = net.init(Random.key(0))

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import type { State } from 'fp-ts/State'
+import type { State } from 'fp-ts/lib/State.js'
 import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, zeros } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'

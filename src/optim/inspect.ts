@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type { Eq } from 'fp-ts/Eq'
+import type { Eq } from 'fp-ts/lib/Eq.js'
 import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, showShape } from '../tensor/Tensor.ts'
 import { isTensor } from '../tree/Tree.ts'

@@ -6,7 +6,7 @@
  *
  * @example
  * import { Spec } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const spec = Spec.decode({
  *   input: 784,
  *   layers: [{ type: 'dense', units: 40, weightInit: 'heNormal' }, { type: 'relu' }, { type: 'dense', units: 10 }],
@@ -17,8 +17,8 @@
  * if (E.isRight(spec)) Spec.build(spec.right).network.name // 'sequential(dense(784→40), relu, dense(40→10))'
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
 import {
   closed,
@@ -276,7 +276,7 @@ const semanticIssues = (spec: Spec): ReadonlyArray<SpecIssue> => {
  * @category decoders
  * @example
  * import { Spec } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const r = Spec.decode({ input: 784, layers: [{ type: 'dense', units: -5 }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 1 } })
  * if (E.isLeft(r)) r.left.message // 'invalid spec: layers[0].units: expected a positive integer, found -5'
  */

@@ -233,7 +233,7 @@ export const optimizer = (spec: Spec, options: BuildOptions = {}): GradientTrans
  * @category constructors
  * @example
  * import { Spec, Train } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const r = Spec.decode({ input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'softmaxCrossEntropy', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 4 } })
  * if (E.isRight(r)) {
  *   const { network, loss, optimizer, training } = Spec.build(r.right)

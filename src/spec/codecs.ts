@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 
 /** A number codec named by its range, e.g. `a positive integer`. @internal */

@@ -109,7 +109,7 @@ const BUILTIN_NAMES: Readonly<Record<string, string>> = {
  * @category utils
  * @example
  * import * as t from 'io-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Spec } from 'nn-ts'
  * const r = t.type({ units: t.number }).decode({ units: 'x' })
  * if (E.isLeft(r)) Spec.issuesOf(r.left) // [{ path: 'units', expected: 'a number', found: '"x" (a string)' }]

@@ -4,7 +4,7 @@
  *
  * @example
  * import { Spec } from 'nn-ts'
- * import * as E from 'fp-ts/Either'
+ * import * as E from 'fp-ts/lib/Either.js'
  * const r = Spec.decode({ input: 784, layers: [{ type: 'dense', units: 10 }], loss: 'softmaxCrossEntropy', optimizer: { type: 'adam', learningRate: 0.001 }, training: { epochs: 1, batchSize: 100 } })
  * if (E.isRight(r)) Spec.build(r.right).network.name // 'sequential(dense(784→10))'
  * @since 0.1.0

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import { type Kernels, reference } from './kernels.ts'
 import { wasm } from './wasm/backend.ts'
 

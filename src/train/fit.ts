@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { SingleBar } from 'cli-progress'
-import * as E from 'fp-ts/Either'
-import type * as T from 'fp-ts/Task'
+import * as E from 'fp-ts/lib/Either.js'
+import type * as T from 'fp-ts/lib/Task.js'
 import { type Dataset, batches, epochBatchStream } from '../data/Dataset.ts'
 import type { Loss } from '../losses/Loss.ts'
 import type { GradientTransformation, OptState } from '../optim/Transform.ts'

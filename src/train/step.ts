@@ -7,8 +7,8 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
-import type { State } from 'fp-ts/State'
+import * as E from 'fp-ts/lib/Either.js'
+import type { State } from 'fp-ts/lib/State.js'
 import type { Dataset } from '../data/Dataset.ts'
 import { type Layer, type Width, locateNonFinite, predict } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'

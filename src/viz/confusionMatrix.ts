@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
-import * as TE from 'fp-ts/TaskEither'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { TopLevelSpec } from 'vega-lite'
 import { FONT, renderSvg } from './render.ts'
 

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import * as TE from 'fp-ts/TaskEither'
+import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { TopLevelSpec } from 'vega-lite'
 import type { History } from '../train/fit.ts'
 import { type Chart, FONT, renderSvg } from './render.ts'

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import * as TE from 'fp-ts/TaskEither'
+import * as TE from 'fp-ts/lib/TaskEither.js'
 import * as vega from 'vega'
 import { type TopLevelSpec, compile } from 'vega-lite'
 

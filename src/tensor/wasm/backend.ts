@@ -15,8 +15,8 @@
  * @since 0.2.0
  */
 import { availableParallelism } from 'node:os'
-import * as E from 'fp-ts/Either'
-import { pipe } from 'fp-ts/function'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import { type Kernels, productDims, reference, rowVectorDims, checkSame } from '../kernels.ts'
 import { type Tensor, ShapeError, matrixDims } from '../Tensor.ts'
 import {

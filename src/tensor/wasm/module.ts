@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 
 /** A WebAssembly linear memory, as much of it as the backend uses. @internal */
 export interface WasmMemory {
