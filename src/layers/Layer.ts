@@ -146,10 +146,161 @@ type ChainOut<Ls extends readonly AnyLayer[], Cur extends Width> = Ls extends re
   ? ChainOut<T, Next<Cur, H['outWidth']>>
   : Cur
 
-type ChainIn<Ls extends readonly AnyLayer[]> = Ls extends readonly [infer H extends AnyLayer, ...(readonly AnyLayer[])] ? H['inWidth'] : Same
+/** `true` for `any` (an `AnyLayer`'s widths), which the checks below let through. */
+type IsAny<T> = 0 extends 1 & T ? true : false
+
+/**
+ * A chain's input width: that of its first layer that fixes one. Leading element-wise layers pass
+ * their input through, so `sequential(relu(), dense(8, 4))` takes 8 features.
+ */
+type ChainIn<Ls extends readonly AnyLayer[]> = Ls extends readonly [infer H extends AnyLayer, ...infer T extends readonly AnyLayer[]]
+  ? IsAny<H['inWidth']> extends true
+    ? H['inWidth']
+    : [H['inWidth']] extends [Same]
+      ? [H['outWidth']] extends [Same]
+        ? ChainIn<T>
+        : Same
+      : H['inWidth']
+  : Same
 
 type ParamsTuple<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: ParamsOf<Ls[K]> }
 type StateTuple<Ls extends readonly AnyLayer[]> = { readonly [K in keyof Ls]: StateOf<Ls[K]> }
+
+// type-level widths through graphs
+
+/*
+ * Adding two width literals, for `concat`. Tuple-length arithmetic (`[...A, ...B]['length']`) would
+ * build tuples as long as the widths and hits the compiler's limits in the thousands, so the literals
+ * are added as decimal strings, column by column with a carry: the recursion is as deep as the number
+ * of digits (at most 16 for a safe integer), and only single digits go through tuple lengths.
+ */
+type Digit = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9'
+
+/** `Units[d]` has `d` elements. */
+type Units = {
+  '0': []
+  '1': [0]
+  '2': [0, 0]
+  '3': [0, 0, 0]
+  '4': [0, 0, 0, 0]
+  '5': [0, 0, 0, 0, 0]
+  '6': [0, 0, 0, 0, 0, 0]
+  '7': [0, 0, 0, 0, 0, 0, 0]
+  '8': [0, 0, 0, 0, 0, 0, 0, 0]
+  '9': [0, 0, 0, 0, 0, 0, 0, 0, 0]
+}
+
+/** A column's sum 0‥19 as `[digit, carry]`. */
+type Column<N> = N extends number
+  ? `${N}` extends `1${infer D extends Digit}`
+    ? [D, 1]
+    : `${N}` extends `${infer D extends Digit}`
+      ? [D, 0]
+      : never
+  : never
+
+type DigitSum<A extends Digit, B extends Digit, Carry extends 0 | 1> = Column<[...Units[A], ...Units[B], ...(Carry extends 1 ? [0] : [])]['length']>
+
+/** The decimal digits of a string, least significant first; `never` unless every character is a digit. */
+type DigitsOf<S extends string, Acc extends readonly Digit[] = []> = S extends ''
+  ? Acc
+  : S extends `${infer D extends Digit}${infer Rest}`
+    ? DigitsOf<Rest, [D, ...Acc]>
+    : never
+
+/** Schoolbook addition of two digit lists (least significant first), giving the decimal string. */
+type AddDigits<A, B, Carry extends 0 | 1 = 0, Acc extends string = ''> = A extends readonly [infer HA extends Digit, ...infer TA]
+  ? B extends readonly [infer HB extends Digit, ...infer TB]
+    ? DigitSum<HA, HB, Carry> extends [infer D extends Digit, infer C extends 0 | 1]
+      ? AddDigits<TA, TB, C, `${D}${Acc}`>
+      : never
+    : DigitSum<HA, '0', Carry> extends [infer D extends Digit, infer C extends 0 | 1]
+      ? AddDigits<TA, [], C, `${D}${Acc}`>
+      : never
+  : B extends readonly [Digit, ...unknown[]]
+    ? AddDigits<B, [], Carry, Acc>
+    : Carry extends 1
+      ? `1${Acc}`
+      : Acc
+
+type ToNumber<S> = S extends `${infer N extends number}` ? N : number
+
+type AddLiterals<A extends number, B extends number> =
+  DigitsOf<`${A}`> extends infer DA
+    ? DigitsOf<`${B}`> extends infer DB
+      ? [DA] extends [never]
+        ? number
+        : [DB] extends [never]
+          ? number
+          : ToNumber<AddDigits<DA, DB>>
+      : number
+    : number
+
+/**
+ * `A + B` for non-negative integer literals (`Sum<800, 784>` is `1584`), `number` when either is not
+ * a literal (or is negative, fractional or written with an exponent). Distributes over unions.
+ * @since 0.1.0
+ * @category model
+ * @example
+ * import type { Layers } from 'nn-ts'
+ * const total: Layers.Sum<800, 784> = 1584
+ */
+export type Sum<A extends number, B extends number> = number extends A
+  ? number
+  : number extends B
+    ? number
+    : A extends number
+      ? B extends number
+        ? AddLiterals<A, B>
+        : never
+      : never
+
+/** The input width two branches share: the one that is known, if only one is. */
+type JoinIn<I1 extends Width, I2 extends Width> = [I1] extends [Same] ? I2 : number extends I1 ? ([I2] extends [Same] ? I1 : I2) : I1
+
+/** A branch's output width given the input width (a `'same'` branch outputs its input). */
+type BranchOut<I extends Width, O extends Width> = [O] extends [Same] ? I : O
+
+/** The literal sum of two branch widths when both are known numbers, `number` otherwise. */
+type ConcatWidth<A extends Width, B extends Width> = IsAny<A> extends true
+  ? number
+  : IsAny<B> extends true
+    ? number
+    : [A] extends [number]
+      ? [B] extends [number]
+        ? Sum<A, B>
+        : number
+      : number
+
+type ConcatOut<I1 extends Width, O1 extends Width, I2 extends Width, O2 extends Width> = ConcatWidth<
+  BranchOut<JoinIn<I1, I2>, O1>,
+  BranchOut<JoinIn<I1, I2>, O2>
+>
+
+/** Whether two widths may be the same one (unknown and `'same'` widths may be). */
+type MayEqual<A extends Width, B extends Width> = IsAny<A> extends true ? true : IsAny<B> extends true ? true : Fits<A, B>
+
+/** A residual block's output width: its input width when that is fixed, else its layer's output. */
+type ResidualOut<I extends Width, O extends Width> = [I] extends [Same] ? O : I
+
+/**
+ * The error `concat` reports at compile time when its branches take different input widths.
+ * @since 0.1.0
+ * @category model
+ */
+export interface BranchMismatch<FirstTakes, SecondTakes> {
+  readonly 'concat branches take different input widths': { readonly firstTakes: FirstTakes; readonly secondTakes: SecondTakes }
+}
+
+/**
+ * The error `residual` reports at compile time when its layer changes the width (`x + f(x)` needs
+ * both to have the same width).
+ * @since 0.1.0
+ * @category model
+ */
+export interface ResidualMismatch<Takes, Outputs> {
+  readonly 'residual layer must output its input width': { readonly takes: Takes; readonly outputs: Outputs }
+}
 
 // runtime widths
 
@@ -162,6 +313,18 @@ const checkWidths = (where: string, cur: Width, layer: AnyLayer, index: number):
     throw new ShapeError(`${where}[${index}] ${layer.name}`, `input width ${want}`, [cur])
   }
 }
+
+/** A chain's input width, as the type `ChainIn` computes it. */
+const chainInWidth = (ls: readonly AnyLayer[]): Width => {
+  for (const l of ls) {
+    if (l.inWidth !== 'same') return l.inWidth as Width
+    if (l.outWidth !== 'same') return 'same'
+  }
+  return 'same'
+}
+
+/** A width that is a known number (not `'same'`, not the `NaN` of an unknown concat width). */
+const isKnown = (w: Width): w is number => typeof w === 'number' && Number.isFinite(w)
 
 /** Re-throws a child's error with the child's position in front, so errors name the whole path. */
 const within = <A>(where: string, f: () => A): A => {
@@ -188,7 +351,8 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
   ...layers: Ls & CheckChain<Ls>
 ): Layer<ParamsTuple<Ls>, StateTuple<Ls>, ChainIn<Ls>, ChainOut<Ls, ChainIn<Ls>>> => {
   const ls: readonly AnyLayer[] = layers
-  let width: Width = ls[0]?.inWidth ?? 'same'
+  const inWidth = chainInWidth(ls)
+  let width: Width = inWidth
   ls.forEach((l, i) => {
     checkWidths('sequential', width, l, i)
     width = nextWidth(width, l.outWidth)
@@ -196,7 +360,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
   const name = `sequential(${ls.map((l) => l.name).join(', ')})`
   return {
     name,
-    inWidth: (ls[0]?.inWidth ?? 'same') as ChainIn<Ls>,
+    inWidth: inWidth as ChainIn<Ls>,
     outWidth: width as ChainOut<Ls, ChainIn<Ls>>,
     node: { op: 'sequential', children: ls.map((l) => l.node) },
     parts: ls,
@@ -269,16 +433,30 @@ export const identity = (): Layer<Empty, Empty, Same, Same> => ({
 })
 
 /**
- * `y = x + f(x)`: a skip connection around a width-preserving layer.
+ * `y = x + f(x)`: a skip connection around a width-preserving layer. A layer whose output width
+ * differs from its input width is refused at compile time when both are literals, and when the
+ * block is built when they are only known at run time.
  * @category combinators
  * @example
  * import { Layers } from 'nn-ts'
  * const block = Layers.residual(Layers.sequential(Layers.dense(16, 16), Layers.relu()))
+ * // Layers.residual(Layers.dense(16, 8)) does not compile.
  */
-export const residual = <P extends Tree, S extends Tree, W extends Width>(f: Layer<P, S, W, W | Same>): Layer<P, S, W, W> => ({
+export const residual = <P extends Tree, S extends Tree, I extends Width, O extends Width>(
+  f: Layer<P, S, I, O> & (MayEqual<O, I> extends true ? unknown : ResidualMismatch<I, O>)
+): Layer<P, S, I, ResidualOut<I, O>> => {
+  const takes = f.inWidth as Width
+  const outputs = f.outWidth as Width
+  if (isKnown(takes) && isKnown(outputs) && takes !== outputs) {
+    throw new ShapeError(`residual(${f.name})`, `output width ${takes} (its input width)`, [outputs])
+  }
+  return residualOf(f, (takes === 'same' ? outputs : takes) as ResidualOut<I, O>)
+}
+
+const residualOf = <P extends Tree, S extends Tree, I extends Width, O extends Width>(f: Layer<P, S, I, Width>, outWidth: O): Layer<P, S, I, O> => ({
   name: `residual(${f.name})`,
   inWidth: f.inWidth,
-  outWidth: f.inWidth,
+  outWidth,
   node: { op: 'residual', children: [f.node] },
   init: f.init,
   apply: (params, state, x, ctx) => {
@@ -298,21 +476,45 @@ export const residual = <P extends Tree, S extends Tree, W extends Width>(f: Lay
 /**
  * Feeds the same input to `f` and `g` and concatenates their outputs feature-wise: `[f(x) | g(x)]`.
  * Params and state are `[pf, pg]`; the input gradient is the sum of both branches'.
+ *
+ * Both branches must take the same input width (checked at compile time for literals, and when the
+ * layer is built otherwise). The output width is the sum of the branches' (a `'same'` branch outputs
+ * its input width), as a literal type when both are literals; `number` (and `NaN` at run time) when
+ * it cannot be known before the first batch, e.g. `concat(relu(), tanh())`.
  * @category combinators
  * @example
  * import { Layers } from 'nn-ts'
  * const wide = Layers.concat(Layers.dense(8, 4), Layers.dense(8, 2)) // 8 → 6 features
+ * const six: 6 = wide.outWidth
+ * // Layers.concat(Layers.dense(8, 4), Layers.dense(9, 2)) does not compile.
  */
-export const concat = <P1 extends Tree, S1 extends Tree, P2 extends Tree, S2 extends Tree, I extends Width>(
-  f: Layer<P1, S1, I, Width>,
-  g: Layer<P2, S2, I, Width>
-): Layer<readonly [P1, P2], readonly [S1, S2], I, number> => {
-  const outs = [f.outWidth, g.outWidth]
-  const outWidth = outs.every((w) => typeof w === 'number') ? (f.outWidth as number) + (g.outWidth as number) : Number.NaN
+export const concat = <
+  P1 extends Tree,
+  S1 extends Tree,
+  I1 extends Width,
+  O1 extends Width,
+  P2 extends Tree,
+  S2 extends Tree,
+  I2 extends Width,
+  O2 extends Width
+>(
+  f: Layer<P1, S1, I1, O1>,
+  g: Layer<P2, S2, I2, O2> & (MayEqual<I1, I2> extends true ? unknown : BranchMismatch<I1, I2>)
+): Layer<readonly [P1, P2], readonly [S1, S2], JoinIn<I1, I2>, ConcatOut<I1, O1, I2, O2>> => {
+  const firstTakes = f.inWidth as Width
+  const secondTakes = g.inWidth as Width
+  if (isKnown(firstTakes) && isKnown(secondTakes) && firstTakes !== secondTakes) {
+    throw new ShapeError(`concat[1] ${g.name}`, `input width ${firstTakes} (as concat[0] ${f.name} takes)`, [secondTakes])
+  }
+  const inWidth: Width = firstTakes === 'same' ? secondTakes : firstTakes
+  const branchOut = (out: Width): Width => (out === 'same' ? inWidth : out)
+  const firstOut = branchOut(f.outWidth as Width)
+  const secondOut = branchOut(g.outWidth as Width)
+  const outWidth = isKnown(firstOut) && isKnown(secondOut) ? firstOut + secondOut : Number.NaN
   return {
     name: `concat(${f.name}, ${g.name})`,
-    inWidth: f.inWidth,
-    outWidth,
+    inWidth: inWidth as JoinIn<I1, I2>,
+    outWidth: outWidth as ConcatOut<I1, O1, I2, O2>,
     node: { op: 'concat', children: [f.node, g.node] },
     init: (key, dtype) => {
       const a = f.init(Random.fold(key, 0), dtype)
