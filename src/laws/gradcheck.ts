@@ -8,13 +8,18 @@
  * Tolerances are `torch.autograd.gradcheck`'s: ε = 1e-6, |analytic − numeric| ≤ 1e-5 + 1e-3·|numeric|.
  * They are part of the law: keep inputs off kinks instead of loosening them.
  *
+ * A drawn input has 2 to 5 rows (and a given one should have two or more): with a single row, a
+ * gradient that should be summed over the batch (a bias's `Σ_rows dy`) equals the first row's, so a
+ * layer that forgets the sum would pass. Layer state (BatchNorm's running statistics) has its own
+ * law, `checkLayerState`.
+ *
  * @since 0.1.0
  */
 import type { Context, Layer, Mode, Width } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
-import { type Tensor, cast, withElement } from '../tensor/Tensor.ts'
+import { type Tensor, cast, fromArray, withElement } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
 /** @category model */
@@ -103,37 +108,73 @@ export const checkScalarGradient = <T extends Tree.Tree>(f: (at: T) => number, a
   return { checked, mismatches }
 }
 
-/** @category model */
+/**
+ * Where a layer law runs: params, state and input, each drawn from the law's key when omitted.
+ * @category model
+ */
 export interface LayerCheck<P extends Tree.Tree, S extends Tree.Tree> {
-  readonly params: P
-  readonly state: S
-  readonly x: Tensor
+  /** Default: `layer.init` with the law's key, in float64. */
+  readonly params?: P
+  /** Default: `layer.init` with the law's key, in float64. */
+  readonly state?: S
+  /**
+   * Default: standard normal `[rows, features]`. Give at least two rows: see the module comment for
+   * what a single row cannot show.
+   */
+  readonly x?: Tensor
+  /** Rows of the drawn input (default 2 to 5, chosen by the key, so laws over many keys see many batch sizes). */
+  readonly rows?: number
+  /** Columns of the drawn input (default the layer's input width; 3 for element-wise layers). */
+  readonly features?: number
   /** Default `'train'`. */
   readonly mode?: Mode
 }
 
+/** The fewest and most rows of a drawn input. */
+const drawnRows = { min: 2, max: 5 } as const
+
+/** The columns of a drawn input when the layer accepts any width. */
+const drawnFeaturesForAnyWidth = 3
+
+/** A check's params, state and input in float64, drawing the omitted ones from `key`. */
+const resolveCheck = <P extends Tree.Tree, S extends Tree.Tree>(
+  layer: Layer<P, S, Width, Width>,
+  check: LayerCheck<P, S>,
+  key: Random.Key
+): { readonly params: P; readonly state: S; readonly x: Tensor } => {
+  const [kInit, kRows, kInput] = Random.splitN(key, 3) as [Random.Key, Random.Key, Random.Key]
+  const initial = check.params === undefined || check.state === undefined ? layer.init(kInit, 'float64') : undefined
+  const u = Random.uniforms(kRows, 1)[0] as number
+  const rows = check.rows ?? drawnRows.min + Math.floor(u * (drawnRows.max - drawnRows.min + 1))
+  const features = check.features ?? (typeof layer.inWidth === 'number' ? layer.inWidth : drawnFeaturesForAnyWidth)
+  return {
+    params: toFloat64(check.params ?? (initial?.params as P)),
+    state: toFloat64(check.state ?? (initial?.state as S)),
+    x: cast(check.x ?? Random.normal(kInput, [rows, features], 0, 1, 'float64'), 'float64')
+  }
+}
+
 /**
  * The gradient law for a layer: `backward` must return the gradients of a random projection of the
- * output with respect to the input and every parameter.
+ * output with respect to the input and every parameter. Whatever the check omits is drawn from the
+ * key: params and state from `layer.init`, an input of 2 to 5 rows.
  * @category laws
  * @example
- * import { Laws, Layers, Random, Tensor } from 'nn-ts'
- * const layer = Layers.dense(3, 2)
- * const { params, state } = layer.init(Random.key(0), 'float64')
- * const x = Tensor.fromRows([[0.1, -0.2, 0.3]], 'float64')
- * Laws.checkLayerGradients(layer, { params, state, x }).mismatches // []
+ * import { Laws, Layers, Tensor } from 'nn-ts'
+ * Laws.checkLayerGradients(Layers.dense(3, 2)).mismatches // []
+ * // or at a given point
+ * const x = Tensor.fromRows([[0.1, -0.2, 0.3], [0.5, 0, -1]], 'float64')
+ * Laws.checkLayerGradients(Layers.tanh(), { params: [], state: [], x }).mismatches // []
  */
 export const checkLayerGradients = <P extends Tree.Tree, S extends Tree.Tree>(
   layer: Layer<P, S, Width, Width>,
-  check: LayerCheck<P, S>,
+  check: LayerCheck<P, S> = {},
   options: CheckOptions = {}
 ): GradientReport => {
   const key = options.key ?? Random.key(0)
-  const [kProjection, kContext, kDirections] = Random.splitN(key, 3) as [Random.Key, Random.Key, Random.Key]
+  const [kProjection, kContext, kDirections, kCheck] = Random.splitN(key, 4) as [Random.Key, Random.Key, Random.Key, Random.Key]
   const ctx: Context = { mode: check.mode ?? 'train', key: kContext }
-  const params = toFloat64(check.params)
-  const state = toFloat64(check.state)
-  const x = cast(check.x, 'float64')
+  const { params, state, x } = resolveCheck(layer, check, kCheck)
   const forward = layer.apply(params, state, x, ctx)
   const r = Random.normal(kProjection, forward.y.shape, 0, 1, 'float64')
   const { dx, dparams } = forward.backward(r)
@@ -151,6 +192,169 @@ export const checkLossGradients = (loss: Loss, prediction: Tensor, target: Tenso
   const t = cast(target, 'float64')
   return checkScalarGradient((at: Tensor) => loss.apply(at, t).value, p, loss.apply(p, t).grad, options)
 }
+
+// the state law
+
+/**
+ * The laws `checkLayerState` checks:
+ * - `eval keeps the state`: eval mode returns the state it was given, bit for bit;
+ * - `train keeps the state's structure`: train mode returns a state of the same paths, shapes and dtypes;
+ * - `train is deterministic`: two train passes on the same params, state, input and key agree bit for bit;
+ * - `apply leaves its inputs unchanged`: no pass writes into the params, state or input it was given;
+ * - `train matches the reference`: train mode's new state equals the caller's `expected` (within tolerance).
+ * @category model
+ */
+export type StateLaw =
+  | 'eval keeps the state'
+  | "train keeps the state's structure"
+  | 'train is deterministic'
+  | 'apply leaves its inputs unchanged'
+  | 'train matches the reference'
+
+/** @category model */
+export interface StateViolation {
+  readonly law: StateLaw
+  /** Tree path of the offending leaf, e.g. `runningMean`, or `state.runningVar` for an input. */
+  readonly path: string
+  readonly detail: string
+}
+
+/** @category model */
+export interface StateReport {
+  /** How many leaf comparisons were made. */
+  readonly checked: number
+  readonly violations: ReadonlyArray<StateViolation>
+}
+
+/** Where the state law runs, and optionally what train mode must produce. @category model */
+export interface StateCheck<P extends Tree.Tree, S extends Tree.Tree> extends Omit<LayerCheck<P, S>, 'mode'> {
+  /**
+   * A reference for train mode's update: the state one train pass must return, given the state, input
+   * and params it was run on (all float64 copies). Omit to check only the other laws.
+   */
+  readonly expected?: (state: S, x: Tensor, params: P) => S
+}
+
+/** @category model */
+export interface StateCheckOptions {
+  /** Key for the drawn params, state and input and for the pass's context (default `Random.key(0)`). */
+  readonly key?: Random.Key
+  /** How close train mode's state must be to `expected`: `|got − expected| ≤ atol + rtol·|expected|`. */
+  readonly tolerance?: { readonly atol: number; readonly rtol: number }
+}
+
+/**
+ * The default tolerance of `train matches the reference`. A reference computes the same float64 sums
+ * in its own order; two orders of an n-term sum differ by at most about 2n·2⁻⁵³·Σ|terms| (Higham,
+ * *Accuracy and Stability of Numerical Algorithms*, §4.2), so a batch mean or variance (a sum over n
+ * rows divided by n) by about 2n·1.1e-16·max|term|. For inputs like the drawn one (a few rows, squared
+ * deviations below 10²) that is ~1e-13: atol 1e-12 holds it with margin. The update itself
+ * (`α·E + (1 − α)·μ`) rounds a few times, ~1e-16·|E|, well inside rtol 1e-12. Batches of thousands of
+ * rows or values far from 1 need a tolerance scaled by the same bound.
+ * @category constants
+ */
+export const stateTolerance: { readonly atol: number; readonly rtol: number } = { atol: 1e-12, rtol: 1e-12 }
+
+const copyTree = <T extends Tree.Tree>(t: T): T => Tree.map(t, (leaf) => fromArray(leaf.shape, leaf.data, leaf.dtype))
+
+const under = (prefix: string, path: string): string => (prefix === '' ? path : path === '' ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`)
+
+/** The first element where `a` and `b` differ bit for bit, described; `undefined` if none does. */
+const bitwiseDifference = (a: Tensor, b: Tensor): string | undefined => {
+  const i = a.data.findIndex((v, j) => !Object.is(v, b.data[j]))
+  return i < 0 ? undefined : `element ${i} is ${a.data[i]}, was ${b.data[i]}`
+}
+
+/**
+ * The state law for a layer with state (BatchNorm's running statistics, a counter, …): eval mode keeps
+ * the state; train mode's new state is shaped like the old one and is a deterministic function of
+ * params, state, input and key; no pass writes into its inputs; and, given `expected`, train mode's
+ * update equals the caller's reference. Everything the check omits is drawn from the key, as for
+ * `checkLayerGradients` (an input of 2 to 5 rows).
+ * @category laws
+ * @example
+ * import { Laws, Layers, Tensor } from 'nn-ts'
+ * Laws.checkLayerState(Layers.batchNorm(4)).violations // []
+ * // With a reference for train mode: each running statistic moves 10% of the way to the batch's
+ * const towards = (old: Tensor.Tensor, batch: number[]) =>
+ *   Tensor.vector(Tensor.toArray(old).map((e, j) => 0.9 * e + 0.1 * (batch[j] as number)), 'float64')
+ * const report = Laws.checkLayerState(Layers.batchNorm(2), {
+ *   expected: (state, x) => {
+ *     const rows = Tensor.toRows(x)
+ *     const column = (j: number) => rows.map((r) => r[j] as number)
+ *     const mean = [0, 1].map((j) => column(j).reduce((s, v) => s + v, 0) / rows.length)
+ *     const variance = [0, 1].map((j) => column(j).reduce((s, v) => s + (v - (mean[j] as number)) ** 2, 0) / rows.length)
+ *     return { runningMean: towards(state.runningMean, mean), runningVar: towards(state.runningVar, variance) }
+ *   }
+ * })
+ * report.violations // []
+ */
+export const checkLayerState = <P extends Tree.Tree, S extends Tree.Tree>(
+  layer: Layer<P, S, Width, Width>,
+  check: StateCheck<P, S> = {},
+  options: StateCheckOptions = {}
+): StateReport => {
+  const key = options.key ?? Random.key(0)
+  const { atol, rtol } = options.tolerance ?? stateTolerance
+  const [kContext, kCheck] = Random.splitN(key, 2) as [Random.Key, Random.Key]
+  const { params, state, x } = resolveCheck(layer, check, kCheck)
+  const before = { params: copyTree(params), state: copyTree(state), x: copyTree(x) }
+  const pass = (mode: Mode): S => layer.apply(params, state, x, { mode, key: kContext }).state
+  const evalState = pass('eval')
+  const trainState = pass('train')
+  const trainAgain = pass('train')
+
+  const violations: StateViolation[] = []
+  let checked = 0
+  /** Compares two trees leaf by leaf: structure, shapes and dtypes, then values with `differ`. */
+  const compare = (law: StateLaw, prefix: string, got: Tree.Tree, want: Tree.Tree, differ: (a: Tensor, b: Tensor) => string | undefined): void => {
+    const wanted = new Map(Tree.leaves(want).map((l) => [l.path, l.tensor]))
+    const seen = new Set<string>()
+    for (const { path, tensor } of Tree.leaves(got)) {
+      checked++
+      seen.add(path)
+      const w = wanted.get(path)
+      const at = under(prefix, path)
+      if (w === undefined) violations.push({ law, path: at, detail: 'a leaf the state did not have' })
+      else if (w.dtype !== tensor.dtype || w.shape.join() !== tensor.shape.join()) {
+        violations.push({ law, path: at, detail: `${tensor.dtype} [${tensor.shape.join(', ')}], was ${w.dtype} [${w.shape.join(', ')}]` })
+      } else {
+        const d = differ(tensor, w)
+        if (d !== undefined) violations.push({ law, path: at, detail: d })
+      }
+    }
+    for (const path of wanted.keys()) if (!seen.has(path)) violations.push({ law, path: under(prefix, path), detail: 'missing' })
+  }
+  const withinTolerance = (a: Tensor, b: Tensor): string | undefined => {
+    const i = a.data.findIndex((v, j) => {
+      const e = b.data[j] as number
+      return !(Math.abs(v - e) <= atol + rtol * Math.abs(e))
+    })
+    return i < 0 ? undefined : `element ${i} is ${a.data[i]}, expected ${b.data[i]}`
+  }
+
+  compare('eval keeps the state', '', evalState, state, bitwiseDifference)
+  compare("train keeps the state's structure", '', trainState, state, () => undefined)
+  compare('train is deterministic', '', trainAgain, trainState, bitwiseDifference)
+  compare('apply leaves its inputs unchanged', 'params', params, before.params, bitwiseDifference)
+  compare('apply leaves its inputs unchanged', 'state', state, before.state, bitwiseDifference)
+  compare('apply leaves its inputs unchanged', 'x', x, before.x, bitwiseDifference)
+  if (check.expected !== undefined) {
+    const reference = toFloat64(check.expected(copyTree(before.state), copyTree(before.x), copyTree(before.params)))
+    compare('train matches the reference', '', trainState, reference, withinTolerance)
+  }
+  return { checked, violations }
+}
+
+/** A readable summary of a state report, for assertion messages. @category utils */
+export const describeStateReport = (name: string, report: StateReport): string =>
+  report.violations.length === 0
+    ? `${name}: ${report.checked} state checks passed`
+    : `${name}: ${report.violations.length} of ${report.checked} state checks failed:\n` +
+      report.violations
+        .slice(0, 8)
+        .map((v) => `  ${v.law}: ${v.path || '<state>'}: ${v.detail}`)
+        .join('\n')
 
 /** A readable summary of a failed report, for assertion messages. @category utils */
 export const describeReport = (name: string, report: GradientReport): string =>
