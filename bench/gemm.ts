@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/Either'
 import { type Kernels, reference } from '../src/tensor/kernels.ts'
 import { type Tensor } from '../src/tensor/Tensor.ts'
+import { spawnNodeWorker } from '../src/node/threads.ts'
 import { backendWith } from '../src/tensor/wasm/backend.ts'
 
 type Form = 'x·W' | 'dy·Wᵀ' | 'xᵀ·dy'
@@ -43,8 +44,8 @@ const available = (): Record<string, Kernels> => {
   const out: Record<string, Kernels> = { reference }
   const one = backendWith({ threads: 1 })
   if (E.isRight(one)) out['wasm'] = one.right
-  const two = backendWith({ threads: 2, minParallelFlops: Number(args.minFlops) })
-  if (E.isRight(two) && two.right.name.includes('2 threads')) {
+  const two = backendWith({ threads: 2, minParallelFlops: Number(args.minFlops), spawn: spawnNodeWorker })
+  if (E.isRight(two) && two.right.startThreads(spawnNodeWorker)) {
     // The worker starts asynchronously; time the two-thread backend only once it is up.
     const deadline = Date.now() + 10_000
     while (!two.right.threadsReady() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)

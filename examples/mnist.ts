@@ -7,7 +7,9 @@
  */
 import * as E from 'fp-ts/Either'
 import { parseArgs } from 'node:util'
-import { Data, Init, Layers, Loss, Optim, Random, Train, Viz } from '../src/index.ts'
+import { Data, Init, Layers, Loss, Optim, Random, Train } from 'nn-ts'
+import * as Node from 'nn-ts/node'
+import * as Viz from 'nn-ts/viz'
 
 /** The benchmark nets: the seed architecture and three larger ones. */
 const nets = {
@@ -64,7 +66,7 @@ const epochs = args.epochs === undefined ? net.epochs : int('epochs', args.epoch
 const seed = int('seed', args.seed, 0)
 
 const load = (): { train: Data.Dataset; validation: Data.Dataset; test: Data.Dataset } => {
-  const mnist = Data.loadMnist()()
+  const mnist = Node.loadMnist()()
   if (E.isLeft(mnist)) return fail(`${mnist.left.file}: ${mnist.left.message}`)
   return { ...Data.split(mnist.right.train, 5000, Random.key(seed)), test: mnist.right.test }
 }
@@ -76,7 +78,7 @@ const optimizer = Optim.adam(Optim.cosineDecay(net.lr, { steps: epochs * stepsPe
 const log = (line: string) => args.json ? process.stderr.write(line) : process.stdout.write(line)
 
 log(`net ${netName}: ${net.describe}; ${Data.size(train)} training / ${Data.size(validation)} validation / ${Data.size(test)} test images; ${epochs} epochs, batch ${net.batchSize}, seed ${seed}\n`)
-const { state, history, stopped } = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer, train, validation, epochs, batchSize: net.batchSize, seed })()
+const { state, history, stopped } = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer, train, validation, epochs, batchSize: net.batchSize, seed, progress: Node.progressBar() })()
 if (stopped?.reason === 'error') fail(stopped.error.message)
 
 const result = Train.evaluate(network, Loss.softmaxCrossEntropy, state.params, state.layerState, Data.batches(test, 1000))

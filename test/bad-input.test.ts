@@ -14,7 +14,8 @@ import * as E from 'fp-ts/Either'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from '../src/cli/run.ts'
-import { Checkpoint, Data, Tree } from '../src/index.ts'
+import { Data, Tree } from '../src/index.ts'
+import * as Node from '../src/node/index.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 let dir = ''
@@ -271,7 +272,7 @@ describe('training that diverges', () => {
     const last = JSON.parse(o.stdout.trim().split('\n').at(-1) as string)
     expect(last).toMatchObject({ ok: false, exitCode: 3, error: { kind: 'nonFinite' } })
     expect(typeof last.error.step).toBe('number')
-    const c = await Checkpoint.read(join(out, 'checkpoint.json'))()
+    const c = await Node.readCheckpoint(join(out, 'checkpoint.json'))()
     expect(E.isRight(c) && c.right.state.step).toBe(last.error.lastGoodStep)
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
@@ -329,7 +330,7 @@ describe('end to end on a tiny IDX dataset', () => {
     expect(resumed.stdout).toContain('resuming at step 12')
     expect((await cli('train', '--spec', whole, '--out', c, '--no-pictures')).code).toBe(0)
     const read = async (f: string) => {
-      const r = await Checkpoint.read(join(f, 'checkpoint.json'))()
+      const r = await Node.readCheckpoint(join(f, 'checkpoint.json'))()
       if (E.isLeft(r)) throw new Error(r.left.message)
       return r.right.state
     }

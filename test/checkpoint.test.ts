@@ -10,6 +10,7 @@ import * as E from 'fp-ts/Either'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Checkpoint, Data, Layers, Loss, Optim, Random, Tensor, Train, Tree } from '../src/index.ts'
+import * as Node from '../src/node/index.ts'
 
 const network = Layers.sequential(Layers.dense(6, 5), Layers.batchNorm(5), Layers.relu(), Layers.dense(5, 3))
 const optimizer = Optim.adam(1e-2)
@@ -31,7 +32,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const readText = async (name: string, contents: string | Buffer) => {
   const file = join(dir, name)
   writeFileSync(file, contents)
-  return { file, result: await Checkpoint.read(file)() }
+  return { file, result: await Node.readCheckpoint(file)() }
 }
 
 /** The error of a `Left`; fails the test on a `Right`. */
@@ -59,15 +60,15 @@ const firstData = (): { readonly at: number; readonly data: string } => {
 describe('reading a good checkpoint', () => {
   it('reads back what was written, spec included', async () => {
     const file = join(dir, 'good.ckpt.json')
-    expect(await Checkpoint.write(file, Checkpoint.make(trained, spec))()).toEqual(E.right(undefined))
-    const c = await Checkpoint.read(file)()
+    expect(await Node.writeCheckpoint(file, Checkpoint.make(trained, spec))()).toEqual(E.right(undefined))
+    const c = await Node.readCheckpoint(file)()
     if (E.isLeft(c)) throw new Error(c.left.message)
     expect(c.right.spec).toEqual(spec)
     expect(c.right.version).toBe(Checkpoint.FORMAT_VERSION)
     expect(Tree.equals(c.right.state.params, trained.params)).toBe(true)
     expect(c.right.state.step).toBe(4)
     // A successful write leaves no temporary file behind.
-    expect(readdirSync(dir).filter((n) => Checkpoint.isTempFileFor(file, n))).toEqual([])
+    expect(readdirSync(dir).filter((n) => Node.isCheckpointTempFile(file, n))).toEqual([])
   })
 
   it('a re-indented file still reads: the checksum is over a canonical form', async () => {
@@ -117,13 +118,13 @@ describe('reading a good checkpoint', () => {
 describe('a corrupt or wrong file gives a CheckpointError naming the file, the place and the problem', () => {
   it('missing file', async () => {
     const file = join(dir, 'nowhere.ckpt.json')
-    const e = errorOf(await Checkpoint.read(file)())
+    const e = errorOf(await Node.readCheckpoint(file)())
     expect(e.message).toBe(`${file}: no such file or directory (read the checkpoint)`)
   })
 
   it('a directory', async () => {
     mkdirSync(join(dir, 'a-directory'))
-    const e = errorOf(await Checkpoint.read(join(dir, 'a-directory'))())
+    const e = errorOf(await Node.readCheckpoint(join(dir, 'a-directory'))())
     expect(e.message).toMatch(/a-directory: is a directory, expected a checkpoint file/)
   })
 
@@ -304,7 +305,7 @@ describe('restore checks the checkpoint against the network and optimizer it res
 describe('writing', () => {
   it('into a missing directory: an error naming the file, and no file left behind', async () => {
     const file = join(dir, 'no-such-dir', 'x.ckpt.json')
-    const e = errorOf(await Checkpoint.write(file, Checkpoint.make(trained))())
+    const e = errorOf(await Node.writeCheckpoint(file, Checkpoint.make(trained))())
     expect(e.message).toBe(`${file}: no such file or directory (create a temporary file next to it)`)
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
   })
@@ -312,34 +313,34 @@ describe('writing', () => {
   it('over a directory: an error naming the file, and the temporary file removed', async () => {
     const target = join(dir, 'a-directory-to-write')
     mkdirSync(target)
-    const e = errorOf(await Checkpoint.write(target, Checkpoint.make(trained))())
+    const e = errorOf(await Node.writeCheckpoint(target, Checkpoint.make(trained))())
     expect(e.message).toBe(`${target}: is a directory, expected a checkpoint file (rename the temporary file over it)`)
-    expect(readdirSync(dir).filter((n) => Checkpoint.isTempFileFor(target, n))).toEqual([])
+    expect(readdirSync(dir).filter((n) => Node.isCheckpointTempFile(target, n))).toEqual([])
   })
 
   it('a spec that is not JSON: an error, not a throw, and the old file is kept', async () => {
     const file = join(dir, 'kept.ckpt.json')
-    await Checkpoint.write(file, Checkpoint.make(trained))()
+    await Node.writeCheckpoint(file, Checkpoint.make(trained))()
     const before = readFileSync(file, 'utf8')
-    const e = errorOf(await Checkpoint.write(file, Checkpoint.make(trained, { size: 10n }))())
+    const e = errorOf(await Node.writeCheckpoint(file, Checkpoint.make(trained, { size: 10n }))())
     expect(e.message).toMatch(/kept\.ckpt\.json: cannot encode the checkpoint: /)
     expect(readFileSync(file, 'utf8')).toBe(before)
   })
 
   it('over an existing checkpoint replaces it', async () => {
     const file = join(dir, 'replace.ckpt.json')
-    await Checkpoint.write(file, Checkpoint.make(Train.initialState(network, optimizer, 0)))()
-    await Checkpoint.write(file, Checkpoint.make(trained))()
-    const c = await Checkpoint.read(file)()
+    await Node.writeCheckpoint(file, Checkpoint.make(Train.initialState(network, optimizer, 0)))()
+    await Node.writeCheckpoint(file, Checkpoint.make(trained))()
+    const c = await Node.readCheckpoint(file)()
     expect(E.isRight(c) && c.right.state.step).toBe(4)
   })
 
   it('recognises its temporary files by name', () => {
-    expect(Checkpoint.isTempFileFor('/a/run.json', '/a/run.json.123-0a1b2c3d.tmp')).toBe(true)
-    expect(Checkpoint.isTempFileFor('/a/run.json', 'run.json.123-0a1b2c3d.tmp')).toBe(true)
-    expect(Checkpoint.isTempFileFor('/a/run.json', '/a/run.json')).toBe(false)
-    expect(Checkpoint.isTempFileFor('/a/run.json', '/a/run.json.tmp')).toBe(false)
-    expect(Checkpoint.isTempFileFor('/a/run.json', '/a/other.json.123-0a1b2c3d.tmp')).toBe(false)
+    expect(Node.isCheckpointTempFile('/a/run.json', '/a/run.json.123-0a1b2c3d.tmp')).toBe(true)
+    expect(Node.isCheckpointTempFile('/a/run.json', 'run.json.123-0a1b2c3d.tmp')).toBe(true)
+    expect(Node.isCheckpointTempFile('/a/run.json', '/a/run.json')).toBe(false)
+    expect(Node.isCheckpointTempFile('/a/run.json', '/a/run.json.tmp')).toBe(false)
+    expect(Node.isCheckpointTempFile('/a/run.json', '/a/other.json.123-0a1b2c3d.tmp')).toBe(false)
   })
 })
 
@@ -351,8 +352,8 @@ describe('after a NaN stop', () => {
     expect(E.isLeft(result) && result.left._tag).toBe('NonFinite')
     expect(lastGood.step).toBe(2)
     const file = join(dir, 'nan-stop.ckpt.json')
-    expect(await Checkpoint.write(file, Checkpoint.make(lastGood, spec))()).toEqual(E.right(undefined))
-    const c = await Checkpoint.read(file)()
+    expect(await Node.writeCheckpoint(file, Checkpoint.make(lastGood, spec))()).toEqual(E.right(undefined))
+    const c = await Node.readCheckpoint(file)()
     const restored = E.flatMap((x: Checkpoint.Checkpoint) => Checkpoint.restore(Train.initialState(network, optimizer, 0), x))(c)
     if (E.isLeft(restored)) throw new Error(restored.left.message)
     expect(Tree.equals(restored.right.params, lastGood.params)).toBe(true)

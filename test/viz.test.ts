@@ -14,6 +14,8 @@ import * as Data from '../src/data/index.ts'
 import { Tensor } from '../src/index.ts'
 import type { History } from '../src/train/fit.ts'
 import * as Viz from '../src/viz/index.ts'
+import * as PixelFont from '../src/viz/pixelFont.ts'
+import * as Node from '../src/node/index.ts'
 
 const run = async <A>(task: TE.TaskEither<Error, A>): Promise<A> => {
   const result = await task()
@@ -49,7 +51,7 @@ const history: History = {
   seconds: [1.5, 1.4, 1.4, 1.5, 1.4]
 }
 
-const mnistTest = Data.loadMnist()()
+const mnistTest = Node.loadMnist()()
 if (mnistTest._tag === 'Left') throw new Error(mnistTest.left.message)
 
 /** The first `n` MNIST test images and labels. */
@@ -97,7 +99,7 @@ describe('toPng', () => {
   it('the pixel-font fallback replaces every text element and keeps its placement', () => {
     const svg =
       '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="30"><text/><text text-anchor="end" transform="translate(70,20)" font-size="10px" fill="#123">&lt;4.5&gt;</text></svg>'
-    const out = Viz.PixelFont.textToPaths(svg)
+    const out = PixelFont.textToPaths(svg)
     expect(out).not.toContain('<text')
     expect(out).toMatch(/<path transform="translate\(70,20\)" fill="#123" d="M/)
     const img = decode(Viz.toPng(out, { text: 'system' }))
@@ -107,8 +109,8 @@ describe('toPng', () => {
   })
 
   it('the pixel font has every glyph vega uses for numbers and axis titles', () => {
-    for (const ch of '0123456789.,-−+%:()→ abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ') expect(Viz.PixelFont.hasGlyph(ch)).toBe(true)
-    expect(Viz.PixelFont.textWidth('10', 2)).toBe(22)
+    for (const ch of '0123456789.,-−+%:()→ abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ') expect(PixelFont.hasGlyph(ch)).toBe(true)
+    expect(PixelFont.textWidth('10', 2)).toBe(22)
   })
 })
 

@@ -4,15 +4,15 @@
  *
  * @since 0.1.0
  */
-import { Buffer } from 'node:buffer'
-import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
+import { fromBase64, toBase64 } from '../io/base64.ts'
 import type { OptState } from '../optim/Transform.ts'
 import type { Key } from '../random/Key.ts'
 import { type DType, type Tensor, alloc, fromData, showShape, sizeOf } from '../tensor/Tensor.ts'
 import type { TrainState } from '../train/step.ts'
+import { sha256Hex } from '../tensorfile/sha256.ts'
 import { type Tree, isTensor } from '../tree/Tree.ts'
 
 // model
@@ -129,16 +129,16 @@ const BYTES: Readonly<Record<DType, number>> = { float32: 4, float64: 8 }
 /** The host's byte order: typed arrays use it, the format is little-endian. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
-const littleEndianBytes = (x: Tensor): Buffer => {
+const littleEndianBytes = (x: Tensor): Uint8Array => {
   // On a little-endian host the typed array's memory is the format: copy the bytes, convert nothing.
-  if (LITTLE_ENDIAN_HOST) return Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength)
-  const out = Buffer.alloc(x.data.byteLength)
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength)
+  const out = new Uint8Array(x.data.byteLength)
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
   x.data.forEach((v, i) => (x.dtype === 'float32' ? view.setFloat32(i * 4, v, true) : view.setFloat64(i * 8, v, true)))
   return out
 }
 
-const tensorFromBytes = (shape: ReadonlyArray<number>, dtype: DType, bytes: Buffer): Tensor => {
+const tensorFromBytes = (shape: ReadonlyArray<number>, dtype: DType, bytes: Uint8Array): Tensor => {
   const n = bytes.length / BYTES[dtype]
   const data = alloc(dtype, n)
   if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes)
@@ -151,7 +151,7 @@ const tensorFromBytes = (shape: ReadonlyArray<number>, dtype: DType, bytes: Buff
 
 // encoding
 
-const encodeTensor = (x: Tensor): Json => ({ dtype: x.dtype, shape: [...x.shape], data: littleEndianBytes(x).toString('base64') })
+const encodeTensor = (x: Tensor): Json => ({ dtype: x.dtype, shape: [...x.shape], data: toBase64(littleEndianBytes(x)) })
 
 const encodeTree = (node: OptState): Json => {
   if (typeof node === 'number') return encodeNumber(node)
@@ -173,7 +173,7 @@ const canonical = (v: unknown): string => {
     .join(',')}}`
 }
 
-const checksumOf = (body: unknown): string => `sha256:${createHash('sha256').update(canonical(body), 'utf8').digest('hex')}`
+const checksumOf = (body: unknown): string => `sha256:${sha256Hex(new TextEncoder().encode(canonical(body)))}`
 
 /**
  * Whether a JSON object is a tensor: its `dtype` is a string other than the four number escapes. A
@@ -275,9 +275,8 @@ const decodeTensor = (u: { readonly [key: string]: unknown }, at: ReadonlyArray<
     return fail([...at, 'shape'], `expected an array of non-negative integers, found ${shape === undefined ? 'nothing (the field is missing)' : clip(JSON.stringify(shape))}`)
   }
   if (typeof data !== 'string') return fail([...at, 'data'], `expected a base64 string, found ${describe(data)}`)
-  const bytes = Buffer.from(data, 'base64')
-  // Node's decoder skips characters that are not base64; re-encoding tells an exact encoding apart.
-  if (bytes.toString('base64') !== data) return fail([...at, 'data'], `not valid base64 (expected standard base64 with padding, found ${describe(data)})`)
+  const bytes = fromBase64(data)
+  if (bytes === undefined) return fail([...at, 'data'], `not valid base64 (expected standard base64 with padding, found ${describe(data)})`)
   const n = sizeOf(shape)
   const width = BYTES[dtype]
   if (bytes.length !== n * width) {

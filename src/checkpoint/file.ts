@@ -1,12 +1,12 @@
 /**
  * Checkpoint files: atomic writes and validating reads, as `TaskEither`s that never reject.
  *
- * `write(file, c)` never leaves a half-written `file`: it writes a temporary file next to it, flushes
+ * `writeCheckpoint(file, c)` never leaves a half-written `file`: it writes a temporary file next to it, flushes
  * it to disk, renames it over `file` (atomic on POSIX file systems) and flushes the directory, so after
  * a crash or a SIGKILL at any moment `file` holds either the previous checkpoint or the new one. A kill
  * between creating and renaming the temporary file leaves it behind; it is named
  * `<file>.<pid>-<8 hex digits>.tmp` (e.g. `run.ckpt.json.4127-9f0c2a1e.tmp`), is never read as a
- * checkpoint, and may be deleted at any time when no writer is running (`isTempFileFor` recognises it).
+ * checkpoint, and may be deleted at any time when no writer is running (`isCheckpointTempFile` recognises it).
  *
  * @since 0.1.0
  */
@@ -40,16 +40,16 @@ const explain = (e: unknown, doing: string): string => {
 const TEMP_PATTERN = /^\.(\d+)-[0-9a-f]{8}\.tmp$/
 
 /**
- * Whether `candidate` (a path or a bare name) is a temporary file left by `write(file, …)`: in the
+ * Whether `candidate` (a path or a bare name) is a temporary file left by `writeCheckpoint(file, …)`: in the
  * same directory, named `<file>.<pid>-<8 hex digits>.tmp`. Such files are never valid checkpoints;
  * delete them when no writer is running.
  * @category utils
  * @example
- * import { Checkpoint } from 'nn-ts'
- * Checkpoint.isTempFileFor('out/run.ckpt.json', 'out/run.ckpt.json.4127-9f0c2a1e.tmp') // true
- * Checkpoint.isTempFileFor('out/run.ckpt.json', 'out/run.ckpt.json') // false
+ * import { isCheckpointTempFile } from 'nn-ts/node'
+ * isCheckpointTempFile('out/run.ckpt.json', 'out/run.ckpt.json.4127-9f0c2a1e.tmp') // true
+ * isCheckpointTempFile('out/run.ckpt.json', 'out/run.ckpt.json') // false
  */
-export const isTempFileFor = (file: string, candidate: string): boolean => {
+export const isCheckpointTempFile = (file: string, candidate: string): boolean => {
   const name = basename(file)
   const other = basename(candidate)
   return other.startsWith(name) && TEMP_PATTERN.test(other.slice(name.length))
@@ -80,11 +80,12 @@ const syncDirectory = async (dir: string): Promise<void> => {
  * @category file
  * @example
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * import { writeCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const save = Checkpoint.write('run.ckpt.json', Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
+ * const save = writeCheckpoint('run.ckpt.json', Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
  * // await save() // Right(undefined), or Left(CheckpointError) naming the file
  */
-export const write =
+export const writeCheckpoint =
   <P extends Tree, S extends Tree, O extends OptState>(file: string, c: Checkpoint<P, S, O>): TE.TaskEither<CheckpointError, void> =>
   async () => {
     let text: string
@@ -124,15 +125,16 @@ export const write =
  * import * as TE from 'fp-ts/lib/TaskEither.js'
  * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * import { readCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.sgd(0.1)
  * const resume = pipe(
- *   Checkpoint.read('run.ckpt.json'),
+ *   readCheckpoint('run.ckpt.json'),
  *   TE.flatMapEither((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c))
  * )
  * // await resume() // Right(TrainState) or Left: "run.ckpt.json: checksum mismatch: …"
  */
-export const read =
+export const readCheckpoint =
   (file: string): TE.TaskEither<CheckpointError, Checkpoint<Tree, Tree, OptState>> =>
   async () => {
     let text: string

@@ -43,24 +43,24 @@
  * structure (io-ts: every field; every tensor's dtype, shape and byte length), then the checksum. Each
  * failure is a `CheckpointError` naming the file, the JSON path, what was expected and what was found.
  *
- * `write` writes `<file>.<pid>-<8 hex digits>.tmp` in the same directory, fsyncs it, renames it over
+ * Files are `nn-ts/node`'s: `writeCheckpoint` writes `<file>.<pid>-<8 hex digits>.tmp` in the same directory, fsyncs it, renames it over
  * `<file>` and fsyncs the directory: after a crash or SIGKILL at any moment, `<file>` is the previous
  * or the new checkpoint, whole. A kill before the rename can leave the temporary file behind; it is
- * never read as the checkpoint, `isTempFileFor` recognises it, and it can be deleted whenever no
+ * never read as the checkpoint, `isCheckpointTempFile` recognises it, and it can be deleted whenever no
  * writer is running.
  *
  * @example
  * import * as TE from 'fp-ts/lib/TaskEither.js'
  * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * import { readCheckpoint, writeCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.adam(1e-3)
- * const save = Checkpoint.write('run.ckpt.json', Checkpoint.make(Train.initialState(net, opt, 7), { hidden: 3 }))
+ * const save = writeCheckpoint('run.ckpt.json', Checkpoint.make(Train.initialState(net, opt, 7), { hidden: 3 }))
  * const resume = pipe(
- *   Checkpoint.read('run.ckpt.json'),
+ *   readCheckpoint('run.ckpt.json'),
  *   TE.flatMapEither((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c))
  * )
  * @since 0.1.0
  */
 export * from './codec.ts'
-export * from './file.ts'

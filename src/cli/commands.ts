@@ -10,11 +10,13 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { mkdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import * as Checkpoint from '../checkpoint/index.ts'
+import { readCheckpoint, writeCheckpoint } from '../checkpoint/file.ts'
+import { loadLabelledIdx } from '../data/mnist.ts'
 import * as Data from '../data/index.ts'
 import type { OptState } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import * as Spec from '../spec/index.ts'
-import { type Callback, type FitResult, fit } from '../train/fit.ts'
+import { type Callback, type FitResult, type Progress, fit } from '../train/fit.ts'
 import { type EpochMetrics, type TrainState, evaluate, predictLabels } from '../train/step.ts'
 import type { Tree } from '../tree/Tree.ts'
 import { writeReport } from '../viz/report.ts'
@@ -26,8 +28,8 @@ import { checkFits, loadCheckpoint, loadData, loadExamples, loadSpec, restoreInt
 export interface Io {
   readonly stdout: (text: string) => void
   readonly stderr: (text: string) => void
-  /** Progress of `Train.fit` (a bar on a TTY, plain lines otherwise); `false` for none. */
-  readonly progress: NodeJS.WriteStream | false
+  /** Progress of `Train.fit` (e.g. `progressBar(process.stderr)`); `false` for none. */
+  readonly progress: Progress | false
 }
 
 /** What a command reports: printed as JSON with `--json`. @internal */
@@ -60,7 +62,7 @@ const save = (file: string, state: State, spec: Spec.Spec): TE.TaskEither<CliErr
       () => mkdir(join(file, '..'), { recursive: true }),
       (e) => input(`cannot create the output folder for ${file}: ${fsReason(e)}`)
     ),
-    TE.chain(() => pipe(Checkpoint.write(file, Checkpoint.make(state, spec)), TE.mapLeft((e) => input(e.message.includes(file) ? e.message : `${file}: ${e.message}`)))),
+    TE.chain(() => pipe(writeCheckpoint(file, Checkpoint.make(state, spec)), TE.mapLeft((e) => input(e.message.includes(file) ? e.message : `${file}: ${e.message}`)))),
     TE.map(() => file)
   )
 
@@ -129,7 +131,7 @@ const plan = (flags: Flags): TE.TaskEither<CliError, Plan> => {
 /** A checkpoint to continue from: the same network and optimizer, on an epoch boundary. */
 const resumeFrom = (file: string, built: Spec.Built, trainSize: number): TE.TaskEither<CliError, State> =>
   pipe(
-    Checkpoint.read(file),
+    readCheckpoint(file),
     TE.mapLeft((e) => input(e.message.includes(file) ? e.message : `${file}: ${e.message}`)),
     TE.chainEitherK((c) => restoreInto(file, built, c)),
     TE.chainEitherK((state) => {
@@ -169,7 +171,7 @@ const runFit = (p: Plan, checkpointFile: string, io: Io): TE.TaskEither<CliError
         seed: p.built.training.seed,
         ...(p.initial === undefined ? {} : { initial: p.initial }),
         callbacks: [checkpointEachEpoch],
-        ...(io.progress === false ? { progress: false as const } : { stream: io.progress })
+        ...(io.progress === false ? {} : { progress: io.progress })
       })
     ),
     TE.chain((result) => (failure.error === undefined ? TE.right(result) : TE.left(failure.error)))
@@ -266,7 +268,7 @@ const testData = (flags: Flags, spec: Spec.Spec): TE.TaskEither<CliError, { read
     }
     const classes = Spec.network(spec).outWidth as number
     return pipe(
-      TE.fromIOEither(Data.loadLabelledIdx(images, labels, classes)),
+      TE.fromIOEither(loadLabelledIdx(images, labels, classes)),
       TE.bimap((e) => input(e.message), (data) => ({ data, source: images }))
     )
   }

@@ -11,6 +11,8 @@ import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import * as Checkpoint from '../checkpoint/index.ts'
+import { readCheckpoint } from '../checkpoint/file.ts'
+import { loadLabelledIdx, loadMnist } from '../data/mnist.ts'
 import * as Data from '../data/index.ts'
 import * as Spec from '../spec/index.ts'
 import * as Tensor from '../tensor/Tensor.ts'
@@ -71,19 +73,19 @@ export const loadData = (spec: Spec.Spec): TE.TaskEither<CliError, Loaded> => {
   const d = spec.data ?? { type: 'mnist' as const }
   if (d.type === 'mnist') {
     return pipe(
-      TE.fromIOEither(Data.loadMnist(d.dir)),
+      TE.fromIOEither(loadMnist(d.dir)),
       TE.bimap(dataError, (m) => ({ train: m.train, test: m.test, source: d.dir ?? 'MNIST' }))
     )
   }
   const classes = d.classes ?? classesOf(spec)
-  const train = TE.fromIOEither(Data.loadLabelledIdx(d.trainImages, d.trainLabels, classes))
+  const train = TE.fromIOEither(loadLabelledIdx(d.trainImages, d.trainLabels, classes))
   if (d.testImages === undefined || d.testLabels === undefined) {
     if ((d.testImages === undefined) !== (d.testLabels === undefined)) {
       return TE.left(input(`the spec's data gives ${d.testImages === undefined ? 'testLabels without testImages' : 'testImages without testLabels'}; expected both or neither`))
     }
     return pipe(train, TE.bimap(dataError, (t) => ({ train: t, source: d.trainImages })))
   }
-  const test = TE.fromIOEither(Data.loadLabelledIdx(d.testImages, d.testLabels, classes))
+  const test = TE.fromIOEither(loadLabelledIdx(d.testImages, d.testLabels, classes))
   return pipe(
     TE.Do,
     TE.bind('train', () => train),
@@ -128,7 +130,7 @@ const inFile = (file: string, message: string): string => (message.includes(file
 /** Reads a checkpoint, decodes the spec it stores and restores its state. @internal */
 export const loadCheckpoint = (file: string, trainSize?: number): TE.TaskEither<CliError, Restored> =>
   pipe(
-    Checkpoint.read(file),
+    readCheckpoint(file),
     TE.mapLeft((e) => input(inFile(file, e.message))),
     TE.chainEitherK((c) =>
       pipe(

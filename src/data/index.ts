@@ -1,17 +1,17 @@
 /**
- * The data layer: IDX files, labelled datasets (shuffle, split, mini-batches) and MNIST.
+ * The data layer: IDX decoding and labelled datasets (shuffle, split, mini-batches). Reading files,
+ * MNIST among them, is `nn-ts/node`'s (`loadMnist`, `loadLabelledIdx`).
  *
  * @example
- * import { Data, Random } from 'nn-ts'
+ * import { Data, Random, Tensor } from 'nn-ts'
  * import * as E from 'fp-ts/lib/Either.js'
- * const mnist = Data.loadMnist()()
- * if (E.isRight(mnist)) {
- *   const { train, validation } = Data.split(mnist.right.train, 10000, Random.key(0))
- *   const firstEpoch = Data.epochBatches(train, 64, Random.key(1), 0)
+ * const data = Data.fromLabelled(Tensor.zeros([100, 4]), Array.from({ length: 100 }, (_, i) => i % 3), 3)
+ * if (E.isRight(data)) {
+ *   const { train, validation } = Data.split(data.right, 20, Random.key(0))
+ *   const firstEpoch = Data.epochBatches(train, 16, Random.key(1), 0) // 5 batches of 16 rows
  * }
  * @since 0.1.0
  */
 export * from './errors.ts'
 export * from './idx.ts'
 export * from './Dataset.ts'
-export * from './mnist.ts'

@@ -25,7 +25,8 @@ import { errorText, fsReason } from '../io/fsReason.ts'
  * @category model
  * @example
  * import { Data } from 'nn-ts'
- * declare const mnist: Data.Mnist
+ * import type { Mnist } from 'nn-ts/node'
+ * declare const mnist: Mnist
  * Data.size(mnist.train) // 60000
  */
 export interface Mnist {
@@ -37,8 +38,8 @@ export interface Mnist {
  * Paths of the four MNIST files.
  * @category model
  * @example
- * import { Data } from 'nn-ts'
- * const files: Data.MnistFiles = Data.mnistFiles('/data/mnist')
+ * import { type MnistFiles, mnistFiles } from 'nn-ts/node'
+ * const files: MnistFiles = mnistFiles('/data/mnist')
  */
 export interface MnistFiles {
   readonly trainImages: string
@@ -72,8 +73,8 @@ const filesIn = (dir: string): MnistFiles => ({
  * the package is not installed (`loadMnist` reports that as a `DataError` instead).
  * @category utils
  * @example
- * import { Data } from 'nn-ts'
- * Data.mnistFiles('/data/mnist').trainLabels // '/data/mnist/train-labels-idx1-ubyte'
+ * import { mnistFiles } from 'nn-ts/node'
+ * mnistFiles('/data/mnist').trainLabels // '/data/mnist/train-labels-idx1-ubyte'
  */
 export const mnistFiles = (dir?: string): MnistFiles => {
   if (dir !== undefined) return filesIn(dir)
@@ -174,9 +175,9 @@ const INTEGER_DTYPES: ReadonlyArray<IdxDType> = ['uint8', 'int8', 'int16', 'int3
  * (wrong kind of file, count mismatch, label out of range, non-finite value).
  * @category loaders
  * @example
- * import { Data } from 'nn-ts'
+ * import { loadLabelledIdx } from 'nn-ts/node'
  * import * as E from 'fp-ts/lib/Either.js'
- * const result = Data.loadLabelledIdx('digits-images.idx', 'digits-labels.idx', 10)() // run the IO
+ * const result = loadLabelledIdx('digits-images.idx', 'digits-labels.idx', 10)() // run the IO
  * if (E.isLeft(result)) console.error(result.left.message)
  */
 export const loadLabelledIdx = (imagesPath: string, labelsPath: string, classes?: number): IOE.IOEither<DataError, Dataset> =>
@@ -200,8 +201,9 @@ const MNIST: PairSpec = {
  * @category loaders
  * @example
  * import { Data } from 'nn-ts'
+ * import { loadMnist } from 'nn-ts/node'
  * import * as E from 'fp-ts/lib/Either.js'
- * const mnist = Data.loadMnist()()
+ * const mnist = loadMnist()()
  * if (E.isRight(mnist)) Data.size(mnist.right.train) // 60000
  */
 export const loadMnist = (dir?: string): IOE.IOEither<DataError, Mnist> =>

@@ -1,11 +1,12 @@
 /**
  * The kernels every layer, loss and optimizer uses by default.
  *
- * Chosen once when the module loads and never reassigned, so there is no hidden mutable state: the
- * WebAssembly SIMD backend when its module (`build/nn-kernels.wasm`, built by `npm install`) loads,
- * else the reference TypeScript kernels with one warning on stderr. The environment variable
- * `NN_TS_BACKEND=reference` forces the reference kernels (`NN_TS_BACKEND=wasm` makes a missing module
- * an error instead of a warning).
+ * Chosen once when the module loads and never reassigned: the WebAssembly SIMD backend (its module is
+ * embedded in the package) when the runtime has WebAssembly SIMD, else the reference TypeScript
+ * kernels with one warning. In Node, the environment variable `NN_TS_BACKEND=reference` forces the
+ * reference kernels (`NN_TS_BACKEND=wasm` makes unavailable WebAssembly an error instead of a
+ * warning); in a browser nothing is read. A second thread for large products is started by
+ * `nn-ts/node` (Node's worker threads); elsewhere the kernels run on the calling thread.
  *
  * @since 0.1.0
  */
@@ -13,20 +14,31 @@ import * as E from 'fp-ts/lib/Either.js'
 import { type Kernels, reference } from './kernels.ts'
 import { wasm } from './wasm/backend.ts'
 
-/** `NN_TS_BACKEND` as it was when this module loaded. */
-const requested: string | undefined = process.env['NN_TS_BACKEND']
+/** An environment variable where the runtime has `process.env` (Node), without touching it elsewhere. */
+const environment = (name: string): string | undefined =>
+  (globalThis as { process?: { env?: Readonly<Record<string, string | undefined>> } }).process?.env?.[name]
 
 const choose = (): Kernels => {
+  const requested = environment('NN_TS_BACKEND')
+  if (requested !== undefined && requested !== '' && requested !== 'reference' && requested !== 'wasm') {
+    console.warn(`nn-ts: ignoring NN_TS_BACKEND=${requested} (expected "reference" or "wasm").`)
+  }
   if (requested === 'reference') return reference
   if (E.isRight(wasm)) return wasm.right
   if (requested === 'wasm') throw new Error(`nn-ts: NN_TS_BACKEND=wasm but the WebAssembly kernels are unavailable: ${wasm.left}`)
-  process.stderr.write(`nn-ts: WebAssembly kernels unavailable (${wasm.left}); using the slower reference TypeScript kernels.\n`)
+  console.warn(`nn-ts: WebAssembly kernels unavailable (${wasm.left}); using the slower reference TypeScript kernels.`)
   return reference
-}
-
-if (requested !== undefined && requested !== '' && requested !== 'reference' && requested !== 'wasm') {
-  process.stderr.write(`nn-ts: ignoring NN_TS_BACKEND=${requested} (expected "reference" or "wasm").\n`)
 }
 
 /** The default backend. @category instances */
 export const kernels: Kernels = choose()
+
+/**
+ * Which kernels run: `'wasm-simd'` (WebAssembly SIMD, one thread), `'wasm-simd-2t'` (with a second
+ * thread for large products) or `'reference'` (the TypeScript kernels).
+ * @category destructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.backendName().startsWith('wasm') // true where WebAssembly SIMD is available
+ */
+export const backendName = (): string => kernels.name

@@ -1,10 +1,9 @@
 /**
- * The thin effectful runner around the pure train step: epochs, shuffling, a progress bar, callbacks,
- * and the per-epoch statistics of HW1's `get_training_stats`.
+ * The thin effectful runner around the pure train step: epochs, shuffling, progress, callbacks, and
+ * the per-epoch statistics of the CMU 11-785 HW1 handout's `get_training_stats`.
  *
  * @since 0.1.0
  */
-import { SingleBar } from 'cli-progress'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as T from 'fp-ts/lib/Task.js'
 import { type Dataset, batches, epochBatchStream } from '../data/Dataset.ts'
@@ -45,10 +44,26 @@ export interface FitOptions<P extends Tree.Tree, S extends Tree.Tree, O extends 
   /** Continue from this state (e.g. a checkpoint) instead of a fresh one; must sit on an epoch boundary. */
   readonly initial?: TrainState<P, S, O>
   readonly callbacks?: ReadonlyArray<Callback<P, S, O>>
-  /** `'auto'` (default): a bar on a TTY, one plain line per epoch otherwise; `false`: silent. */
-  readonly progress?: 'auto' | false
-  /** Where progress goes (default process.stderr). */
-  readonly stream?: NodeJS.WriteStream
+  /** Told about every step and epoch (default: nothing is reported); `nn-ts/node` has a progress bar. */
+  readonly progress?: Progress
+}
+
+/**
+ * Where `fit` reports progress: synchronous and effectful, so it can draw a bar or print lines; it
+ * cannot change training.
+ * @category model
+ * @example
+ * import type { Train } from 'nn-ts'
+ * const lines: string[] = []
+ * const quiet: Train.Progress = { epochStart: () => undefined, step: () => undefined, epochEnd: (line) => { lines.push(line) } }
+ */
+export interface Progress {
+  /** An epoch (1-based `epoch` of `epochs`) of `steps` steps starts. */
+  readonly epochStart: (epoch: number, epochs: number, steps: number) => void
+  /** A step finished with this batch loss. */
+  readonly step: (loss: number) => void
+  /** The epoch finished; `line` summarizes it (losses, errors, seconds). */
+  readonly epochEnd: (line: string) => void
 }
 
 /** @category model */
@@ -99,38 +114,29 @@ export const fit =
     const firstEpoch = state.step / stepsPerEpoch
     const step = trainStep(network, loss, optimizer)
     const valBatches = validation === undefined ? undefined : batches(validation, Math.max(batchSize, 1000))
-    const stream = options.stream ?? process.stderr
-    const showBar = options.progress !== false && stream.isTTY === true
-    const plain = options.progress !== false && !showBar
+    const progress = options.progress
     let history = emptyHistory
     for (let epoch = firstEpoch; epoch < firstEpoch + epochs; epoch++) {
       const started = performance.now()
-      const bar = showBar
-        ? new SingleBar({ stream, format: `epoch ${epoch + 1}/${firstEpoch + epochs} [{bar}] {value}/{total} loss {loss}`, hideCursor: true, clearOnComplete: true })
-        : undefined
-      bar?.start(stepsPerEpoch, 0, { loss: '-' })
+      progress?.epochStart(epoch + 1, firstEpoch + epochs, stepsPerEpoch)
       const metrics: StepMetrics[] = []
       for (const b of epochBatchStream(train, batchSize, dataKey(seed), epoch)) {
         const [r, next] = step(b)(state)
         if (E.isLeft(r)) {
-          bar?.stop()
           return { state, history, stopped: { reason: 'error', error: r.left } }
         }
         state = next
         metrics.push(r.right)
-        bar?.increment(1, { loss: fmt(r.right.loss) })
+        progress?.step(r.right.loss)
       }
-      bar?.stop()
       const trainStats = summarize(metrics)
       const valStats = valBatches === undefined ? undefined : evaluate(network, loss, state.params, state.layerState, valBatches)
       const seconds = (performance.now() - started) / 1000
       history = append(history, trainStats, valStats, seconds)
-      if (plain || showBar) {
-        stream.write(
-          `epoch ${epoch + 1}/${firstEpoch + epochs}  train loss ${fmt(trainStats.loss)} error ${fmt(trainStats.error)}  ` +
-            `val loss ${fmt(valStats?.loss ?? Number.NaN)} error ${fmt(valStats?.error ?? Number.NaN)}  ${seconds.toFixed(1)} s\n`
-        )
-      }
+      progress?.epochEnd(
+        `epoch ${epoch + 1}/${firstEpoch + epochs}  train loss ${fmt(trainStats.loss)} error ${fmt(trainStats.error)}  ` +
+          `val loss ${fmt(valStats?.loss ?? Number.NaN)} error ${fmt(valStats?.error ?? Number.NaN)}  ${seconds.toFixed(1)} s`
+      )
       for (const callback of options.callbacks ?? []) {
         if ((await callback(history, state)()) === 'stop') return { state, history, stopped: { reason: 'callback', epoch: epoch + 1 } }
       }

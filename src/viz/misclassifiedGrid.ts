@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { PNG } from 'pngjs'
+import type * as PngJs from 'pngjs'
+import { requireOptional } from '../io/optionalPackage.ts'
 import { type Tensor, ShapeError, showShape } from '../tensor/Tensor.ts'
 import { type Canvas, GLYPH_HEIGHT, drawText, textWidth } from './pixelFont.ts'
 
@@ -99,6 +100,7 @@ export const misclassifiedGrid = (
   const height = headerHeight + gridRows * tileH
 
   // The canvas is created here and only written before it is encoded: the function stays pure.
+  const { PNG } = requireOptional<typeof PngJs>('pngjs', 'the misclassified-digits picture')
   const png = new PNG({ width, height })
   const canvas: Canvas = { width, height, data: png.data }
   fillRect(canvas, 0, 0, width, height, 255)

@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import { Resvg } from '@resvg/resvg-js'
+import type * as ResvgModule from '@resvg/resvg-js'
+import { requireOptional } from '../io/optionalPackage.ts'
 import { textToPaths } from './pixelFont.ts'
 
 /** @category model */
@@ -24,6 +25,8 @@ export interface PngOptions {
   readonly text?: 'auto' | 'system' | 'pixel'
 }
 
+const resvg = (): typeof ResvgModule => requireOptional<typeof ResvgModule>('@resvg/resvg-js', 'PNG rendering')
+
 const PROBE =
   '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="24"><text x="4" y="20" font-family="sans-serif" font-size="20px" fill="#000">80</text></svg>'
 
@@ -34,6 +37,7 @@ const PROBE =
  * @category utils
  */
 export const systemFontsDrawText = (): boolean => {
+  const { Resvg } = resvg()
   const pixels = new Resvg(PROBE, { font: { loadSystemFonts: true }, background: 'white' }).render().pixels
   let ink = 0
   for (let i = 0; i < pixels.length; i += 4) if ((pixels[i] as number) < 128) ink++
@@ -51,6 +55,7 @@ export const toPng = (svg: string, options: PngOptions = {}): Uint8Array => {
   const scale = options.scale ?? 1
   if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`toPng: scale must be a positive number, got ${scale}`)
   const mode = options.text ?? 'auto'
+  const { Resvg } = resvg()
   const pixelText = mode === 'pixel' || (mode === 'auto' && !systemFontsDrawText())
   const source = pixelText ? textToPaths(svg) : svg
   const png = new Resvg(source, {

@@ -9,8 +9,10 @@
  * @since 0.1.0
  */
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import * as vega from 'vega'
-import { type TopLevelSpec, compile } from 'vega-lite'
+import type * as Vega from 'vega'
+import type * as VegaLite from 'vega-lite'
+import type { TopLevelSpec } from 'vega-lite'
+import { importOptional } from '../io/optionalPackage.ts'
 
 /** A rendered chart. @category model */
 export interface Chart {
@@ -40,6 +42,8 @@ const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
  */
 export const renderSvg = (spec: TopLevelSpec): TE.TaskEither<Error, string> =>
   TE.tryCatch(async () => {
+    const vega = await importOptional<typeof Vega>('vega', 'drawing charts')
+    const { compile } = await importOptional<typeof VegaLite>('vega-lite', 'drawing charts')
     // Errors only: Vega-Lite's hints (e.g. about dropped non-finite values) are not the caller's problem.
     const { spec: vegaSpec } = compile(spec, { logger: vega.logger(vega.Error) })
     const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none', logLevel: vega.Error })

@@ -14,7 +14,6 @@
  *
  * @since 0.2.0
  */
-import { availableParallelism } from 'node:os'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { type Kernels, productDims, reference, rowVectorDims, checkSame } from '../kernels.ts'
@@ -26,11 +25,10 @@ import {
   MAX_PAGES,
   PAGE,
   instantiate,
-  readModule,
-  sharedWasmPath,
+  moduleBytes,
   webAssembly
 } from './module.ts'
-import { CONTROL_BYTES, type GemmArgs, type Pool, startPool } from './threads.ts'
+import { CONTROL_BYTES, type GemmArgs, type Pool, type SpawnWorker, startPool } from './threads.ts'
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64
 
@@ -84,21 +82,42 @@ const PARALLEL_MIN_FLOPS = 8e6
 const PACK_A_MIN_MKN = 1 << 18
 
 /**
- * The WebAssembly backend: the `Kernels`, plus whether its second thread is up (the worker starts
- * asynchronously; until then every product runs on the calling thread). For tests and benchmarks.
+ * The WebAssembly backend: the `Kernels`, plus its second thread. `name` is `'wasm-simd-2t'` while
+ * the second thread is up, else `'wasm-simd'`.
  * @internal
  */
 export interface WasmKernels extends Kernels {
+  /** Whether the second thread is up (it starts asynchronously; until then products run on one). */
   readonly threadsReady: () => boolean
+  /**
+   * Starts the second thread with `spawn` (once; later calls return whether the first succeeded);
+   * false when this backend's memory is not shared or the thread cannot start. Which thread computes
+   * which part of a product never changes a result, so no caller can observe this.
+   */
+  readonly startThreads: (spawn: SpawnWorker) => boolean
 }
 
-/** The backend over instantiated exports, the memory they were instantiated with and a helper thread. */
-const fromExports = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): WasmKernels => ({
-  ...makeBackend(X, memory, pool, minParallelFlops),
-  threadsReady: () => pool?.ready() ?? false
-})
+/** The backend over instantiated exports and the memory they were instantiated with. */
+const fromExports = (X: KernelExports, memory: WasmMemory, sharedBytes: Uint8Array | undefined, minParallelFlops: number): WasmKernels => {
+  // The one piece of mutable state: the helper thread, set at most once (see `startThreads`).
+  let pool: Pool | undefined
+  let tried = false
+  const kernels = makeBackend(X, memory, () => pool, minParallelFlops)
+  return {
+    ...kernels,
+    get name() {
+      return pool?.ready() === true ? 'wasm-simd-2t' : 'wasm-simd'
+    },
+    threadsReady: () => pool?.ready() ?? false,
+    startThreads: (spawn) => {
+      if (!tried && sharedBytes !== undefined) pool = startPool(spawn, sharedBytes, memory, X.heapBase())
+      tried = true
+      return pool !== undefined
+    }
+  }
+}
 
-const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefined, minParallelFlops: number): Kernels => {
+const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool | undefined, minParallelFlops: number): Kernels => {
   // The first bytes past the module's data are the thread pool's control block; scratch follows.
   const S = makeScratch(memory, align64(X.heapBase() + CONTROL_BYTES))
   const scratchBytes = (k: number): number => align64(X.gemmScratchBytes(k))
@@ -110,6 +129,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
     const [brs, bcs] = kind === 'nt' ? [1, k] : [n, 1]
     const inputs = bias === undefined ? [A, B] : [A, B, bias]
     const panels = Math.ceil(n / 8)
+    const pool = threads()
     const split = pool !== undefined && panels >= 2 && 2 * m * k * n >= minParallelFlops && pool.ready()
     // `xᵀ·dy` reads its left operand down columns; for large products it is packed row-major into
     // scratch first (one pass over m·k floats, amortised over at least four column panels), and the
@@ -239,7 +259,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
     // Members this backend does not speed up (float64 everywhere, closures, argmax, column slicing and
     // concatenation, and any kernel added to the interface later) are the reference ones.
     ...reference,
-    name: pool === undefined ? 'wasm-simd' : 'wasm-simd, 2 threads',
+    name: 'wasm-simd',
     matmul: matmulKind('nn', reference.matmul),
     matmulTransposeB: matmulKind('nt', reference.matmulTransposeB),
     matmulTransposeA: matmulKind('tn', reference.matmulTransposeA),
@@ -324,86 +344,72 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, pool: Pool | undefine
   }
 }
 
-/** Options of {@link fromBytes} and {@link backendWith}. */
+/** Options of {@link backendWith}. */
 export interface BackendOptions {
   /**
-   * Threads a large product may use: 1 is the calling thread only; 2 adds one worker thread over a
-   * shared memory (needs the shared build of the module). Default 1.
+   * Threads a large product may use: 1 is the calling thread only; 2 builds the kernels over a shared
+   * memory and starts a second thread with `spawn`. Default 1.
    */
-  readonly threads?: number
+  readonly threads?: 1 | 2
+  /** How to start the second thread (`nn-ts/node` has Node's); required for `threads: 2`. */
+  readonly spawn?: SpawnWorker
+  /**
+   * Build over a shared memory, when the platform allows it, so that `startThreads` can add a second
+   * thread later (the default backend does this). Implied by `threads: 2`.
+   */
+  readonly shareable?: boolean
   /** Products with fewer flops (2·m·k·n) than this stay on one thread (default 8·10⁶). */
   readonly minParallelFlops?: number
-  /** The shared build's bytes (`build/nn-kernels-shared.wasm`), needed for 2 threads. */
-  readonly sharedBytes?: Uint8Array
 }
 
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
 /**
- * Instantiates the kernels module over a fresh memory and returns the backend, or why it could not.
- * With `threads: 2` and `sharedBytes`, the shared build runs over a shared memory with one worker
- * thread; if that fails for any reason, the plain module runs on one thread.
+ * A new WebAssembly backend with its own memory (and, for two threads, its own worker), or why it is
+ * unavailable. With `threads: 2` the shared build runs over a shared memory; if that fails, the
+ * error says why (the default backend falls back to one thread by itself).
  * @category constructors
  */
-export const fromBytes = (bytes: Uint8Array, api: WasmApi | undefined = webAssembly, options: BackendOptions = {}): E.Either<string, WasmKernels> => {
+export const backendWith = (options: BackendOptions = {}, api: WasmApi | undefined = webAssembly): E.Either<string, WasmKernels> => {
   if (api === undefined) return E.left('this runtime has no WebAssembly')
   const minParallelFlops = options.minParallelFlops ?? PARALLEL_MIN_FLOPS
-  if ((options.threads ?? 1) >= 2 && options.sharedBytes !== undefined) {
-    const shared = options.sharedBytes
-    const threaded = pipe(
+  const two = options.threads === 2
+  if (two && options.spawn === undefined) return E.left('two threads need a way to start one (`spawn`; nn-ts/node has Node\'s)')
+  const build = (kind: 'plain' | 'shared'): E.Either<string, WasmKernels> => {
+    const bytes = moduleBytes(kind)
+    return pipe(
       E.tryCatch(
-        () => new api.Memory({ initial: 1, maximum: MAX_PAGES, shared: true }),
-        (e) => `cannot create shared WebAssembly memory: ${e instanceof Error ? e.message : String(e)}`
+        () => new api.Memory(kind === 'shared' ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, maximum: MAX_PAGES }),
+        (e) => `cannot create ${kind === 'shared' ? 'shared ' : ''}WebAssembly memory: ${errorText(e)}`
       ),
-      E.flatMap((mem) =>
+      E.flatMap((memory) =>
         pipe(
-          instantiate(api, shared, mem),
-          E.flatMap((exports) => {
-            const pool = startPool(shared, mem, exports.heapBase())
-            return pool === undefined ? E.left('no worker thread') : E.right(fromExports(exports, mem, pool, minParallelFlops))
-          })
+          instantiate(api, bytes, memory),
+          E.map((exports) => fromExports(exports, memory, kind === 'shared' ? bytes : undefined, minParallelFlops))
         )
       )
     )
-    if (E.isRight(threaded)) return threaded
   }
-  const memory = E.tryCatch(
-    () => new api.Memory({ initial: 1, maximum: MAX_PAGES }),
-    (e) => `cannot create WebAssembly memory: ${e instanceof Error ? e.message : String(e)}`
-  )
-  return pipe(
-    memory,
-    E.flatMap((mem) => pipe(instantiate(api, bytes, mem), E.map((exports) => fromExports(exports, mem, undefined, minParallelFlops))))
-  )
+  if (two) {
+    return pipe(
+      build('shared'),
+      E.filterOrElse(
+        (k) => k.startThreads(options.spawn as SpawnWorker),
+        () => 'cannot start the second thread'
+      )
+    )
+  }
+  if (options.shareable === true) {
+    const shared = build('shared')
+    if (E.isRight(shared)) return shared
+  }
+  return build('plain')
 }
 
 /**
- * A WebAssembly backend loaded from `build/` with explicit options (the benchmarks compare thread
- * counts with it), or why it is unavailable. Each call starts a backend of its own (and, for two
- * threads, a worker of its own).
- * @category constructors
- */
-export const backendWith = (options: BackendOptions = {}): E.Either<string, WasmKernels> =>
-  pipe(
-    readModule(),
-    E.flatMap((bytes) => {
-      const shared = (options.threads ?? 1) >= 2 ? readModule(sharedWasmPath) : E.left('one thread')
-      return fromBytes(bytes, webAssembly, E.isRight(shared) ? { ...options, sharedBytes: shared.right } : options)
-    })
-  )
-
-/**
- * Threads the default backend uses: `NN_TS_THREADS` as it was when this module loaded (1 disables
- * the worker), else 2 when the machine has at least two cores.
- */
-const defaultThreads = (): number => {
-  const requested = Number(process.env['NN_TS_THREADS'])
-  if (Number.isInteger(requested) && requested >= 1) return Math.min(requested, 2)
-  return Math.min(2, availableParallelism())
-}
-
-/**
- * The WebAssembly SIMD backend, loaded from `build/` once when this module loads (synchronously, so
- * the Kernels API stays synchronous), or why it is unavailable. Large products use a second thread
- * (see `defaultThreads`).
+ * The default WebAssembly SIMD backend, instantiated once when this module loads (synchronously, so
+ * the Kernels API stays synchronous), or why it is unavailable. It runs on one thread until a second
+ * is started (importing `nn-ts/node` does, in Node).
  * @category instances
  */
-export const wasm: E.Either<string, Kernels> = backendWith({ threads: defaultThreads() })
+export const wasm: E.Either<string, WasmKernels> = backendWith({ shareable: true })

@@ -1,6 +1,7 @@
 /**
- * Loading the kernels' WebAssembly module (built from `assembly/` into `build/nn-kernels.wasm` by
- * `npm run build:wasm`, which `npm install`/`npm ci` run through the `prepare` script).
+ * Loading the kernels' WebAssembly module. `npm run build:wasm` compiles `assembly/` and embeds the
+ * module's bytes (base64) in `embedded.generated.ts`, so the kernels travel inside the JavaScript and
+ * load with no configuration in Node, in browsers and through bundlers.
  *
  * The project's TypeScript settings carry no DOM or WebAssembly typings, so the few pieces of the
  * WebAssembly JS API used here are typed locally, and the module's exports are checked by name when
@@ -8,9 +9,9 @@
  *
  * @since 0.2.0
  */
-import * as fs from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
+import { fromBase64 } from '../../io/base64.ts'
+import { plainModule, sharedModule } from './embedded.generated.ts'
 
 /** A WebAssembly linear memory, as much of it as the backend uses. @internal */
 export interface WasmMemory {
@@ -95,15 +96,6 @@ const EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'reluBackward'
 ]
 
-/** Where the build puts the module, relative to this file (`src/tensor/wasm/`). @internal */
-export const wasmPath: string = fileURLToPath(new URL('../../../build/nn-kernels.wasm', import.meta.url))
-
-/**
- * The same kernels built over an imported *shared* memory (WebAssembly threads), which a worker can
- * instantiate too; its maximum is `MAX_PAGES`. @internal
- */
-export const sharedWasmPath: string = fileURLToPath(new URL('../../../build/nn-kernels-shared.wasm', import.meta.url))
-
 /** WebAssembly pages are 64 KiB. @internal */
 export const PAGE = 65536
 
@@ -115,15 +107,11 @@ export const PAGE = 65536
  */
 export const MAX_PAGES = 16384 // 1 GiB
 
-/** The compiled module's bytes, or why there are none. @internal */
-export const readModule = (path: string = wasmPath): E.Either<string, Uint8Array> =>
-  E.tryCatch(
-    () => fs.readFileSync(path),
-    (e) =>
-      (e as { code?: string }).code === 'ENOENT'
-        ? `${path} is missing (run \`npm run build:wasm\`)`
-        : `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`
-  )
+/** Which build of the kernels: over a plain memory, or over a shared one (two threads). @internal */
+export type ModuleKind = 'plain' | 'shared'
+
+/** The compiled module's bytes (a fresh copy per call). @internal */
+export const moduleBytes = (kind: ModuleKind): Uint8Array => fromBase64(kind === 'plain' ? plainModule : sharedModule) ?? new Uint8Array(0)
 
 /**
  * Compiles and instantiates the module over `memory` (synchronously: the Kernels API is synchronous,

@@ -23,7 +23,6 @@
  * @since 0.2.0
  * @internal
  */
-import { Worker } from 'node:worker_threads'
 import type { WasmMemory } from './module.ts'
 
 /** Bytes the control block takes at the start of the host's region. @internal */
@@ -36,10 +35,11 @@ const READY = 2 // 1 once the worker's instance exists
 const NEXT = 3 // next unclaimed column panel of the open job
 const ARGS = 4 // the first 12 arguments of `gemm`, then the panel count and the chunk size
 
-/** What the worker runs: plain CommonJS, evaluated in the worker. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads')
-const { bytes, memory, control } = workerData
+/**
+ * What the worker runs: the source of a plain JavaScript function of the kernels module's bytes, the
+ * shared memory and the control block's offset, which never returns.
+ */
+const WORKER_LOOP = `(bytes, memory, control) => {
 const I = new Int32Array(memory.buffer, control, ${CONTROL_BYTES / 4})
 const X = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
 Atomics.store(I, ${READY}, 1)
@@ -63,7 +63,7 @@ for (;;) {
   Atomics.store(I, ${DONE}, status)
   Atomics.notify(I, ${DONE})
 }
-`
+}`
 
 /** The first 12 arguments of the kernels module's `gemm` (all but the panel range). @internal */
 export type GemmArgs = readonly [number, number, number, number, number, number, number, number, number, number, number, number]
@@ -81,22 +81,28 @@ export interface Pool {
   readonly ready: () => boolean
 }
 
+/** What a worker is started with. @internal */
+export interface WorkerData {
+  readonly bytes: Uint8Array
+  readonly memory: WasmMemory
+  readonly control: number
+}
+
 /**
- * Starts the worker over `memory` (which must be shared) with the kernels module `bytes`, using the
- * `CONTROL_BYTES` at `control` to talk to it; `undefined` when worker threads are unavailable.
+ * Starts a background thread that calls the function whose source is `loop` with `data`'s `bytes`,
+ * `memory` and `control`; false when it cannot. The thread must never keep its process alive, and its
+ * errors must not reach the caller (the control block reports everything the pool needs).
  * @internal
  */
-export const startPool = (bytes: Uint8Array, memory: WasmMemory, control: number): Pool | undefined => {
-  let worker: Worker
-  try {
-    worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bytes, memory, control }, stdout: false, stderr: false })
-  } catch {
-    return undefined
-  }
-  worker.unref()
-  // An error event needs a listener, or it would be rethrown on the main thread; the control block
-  // already tells the caller everything it needs.
-  worker.on('error', () => undefined)
+export type SpawnWorker = (loop: string, data: WorkerData) => boolean
+
+/**
+ * Starts the worker over `memory` (which must be shared) with the kernels module `bytes`, using the
+ * `CONTROL_BYTES` at `control` to talk to it; `undefined` when `spawn` cannot start a thread.
+ * @internal
+ */
+export const startPool = (spawn: SpawnWorker, bytes: Uint8Array, memory: WasmMemory, control: number): Pool | undefined => {
+  if (!spawn(WORKER_LOOP, { bytes, memory, control })) return undefined
   const I = new Int32Array(memory.buffer, control, CONTROL_BYTES / 4)
   let jobs = 0
   let failed = false
