@@ -16,8 +16,8 @@ import * as Data from '../data/index.ts'
 import type { OptState } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import * as Spec from '../spec/index.ts'
-import { type Callback, type FitResult, type Progress, fit } from '../train/fit.ts'
-import { type EpochMetrics, type TrainState, evaluate, predictLabels } from '../train/step.ts'
+import { type Callback, type CallbackError, type FitResult, type Progress, fit } from '../train/fit.ts'
+import { type EpochMetrics, type NonFiniteError, type TrainState, evaluate, predictLabels } from '../train/step.ts'
 import type { Tree } from '../tree/Tree.ts'
 import { writeReport } from '../viz/report.ts'
 import { fsReason } from '../io/fsReason.ts'
@@ -109,10 +109,8 @@ const plan = (flags: Flags): TE.TaskEither<CliError, Plan> => {
     }),
     // The training size fixes the horizon of a cosine schedule without `steps`.
     TE.bind('built', ({ spec, parts }) => TE.right(Spec.build(spec, { trainSize: Data.size(parts.train) }))),
-    TE.bind('initial', ({ built, parts }) => (typeof flags['resume'] === 'string' ? resumeFrom(flags['resume'], built, Data.size(parts.train)) : TE.right(undefined))),
+    TE.bind('initial', ({ built }) => (typeof flags['resume'] === 'string' ? resumeFrom(flags['resume'], built) : TE.right(undefined))),
     TE.map(({ spec, built, parts, test, initial }) => {
-      const stepsPerEpoch = Math.ceil(Data.size(parts.train) / built.training.batchSize)
-      const done = initial === undefined ? 0 : initial.step / stepsPerEpoch
       return {
         spec,
         built,
@@ -121,60 +119,58 @@ const plan = (flags: Flags): TE.TaskEither<CliError, Plan> => {
         ...(test === undefined ? {} : { test }),
         ...(initial === undefined ? {} : { initial }),
         // Resuming continues to the spec's epochs, so an interrupted run ends where it would have.
-        epochs: Math.max(0, built.training.epochs - done),
+        epochs: built.training.epochs,
         outDir
       }
     })
   )
 }
 
-/** A checkpoint to continue from: the same network and optimizer, on an epoch boundary. */
-const resumeFrom = (file: string, built: Spec.Built, trainSize: number): TE.TaskEither<CliError, State> =>
+/** A checkpoint to continue from: the same network and optimizer, at any step. */
+const resumeFrom = (file: string, built: Spec.Built): TE.TaskEither<CliError, State> =>
   pipe(
     readCheckpoint(file),
     TE.mapLeft((e) => input(e.message.includes(file) ? e.message : `${file}: ${e.message}`)),
-    TE.chainEitherK((c) => restoreInto(file, built, c)),
-    TE.chainEitherK((state) => {
-      const stepsPerEpoch = Math.ceil(trainSize / built.training.batchSize)
-      return state.step % stepsPerEpoch === 0
-        ? E.right(state)
-        : E.left(
-            input(
-              `${file}: the checkpoint is at step ${state.step}, not at the end of an epoch of ${stepsPerEpoch} steps (batch size ${built.training.batchSize}, ${trainSize} training examples); expected a checkpoint of this spec and data`
-            )
-          )
-    })
+    TE.chainEitherK((c) => restoreInto(file, built, c))
   )
 
-/** Trains with a checkpoint after every epoch; stops (and says why) if a checkpoint cannot be written. */
-const runFit = (p: Plan, checkpointFile: string, io: Io): TE.TaskEither<CliError, FitResult<Tree, Tree, OptState>> => {
-  // The one failure a callback can meet is a failed write; it is kept here to be returned after `fit`.
-  const failure: { error?: CliError } = {}
-  const checkpointEachEpoch: Callback<Tree, Tree, OptState> = (_history, state) => async () => {
-    const r = await save(checkpointFile, state, p.spec)()
-    if (E.isLeft(r)) {
-      failure.error = r.left
-      return 'stop'
-    }
-    return 'continue'
+/** Why training stopped early, as the CLI reports it (after saving what can be saved). */
+type Stop = { readonly kind: 'nonFinite'; readonly error: NonFiniteError; readonly state: State } | { readonly kind: 'failed'; readonly error: CliError }
+
+/** Trains with a checkpoint after every epoch; a checkpoint that cannot be written stops training. */
+const runFit = (p: Plan, checkpointFile: string, io: Io): TE.TaskEither<Stop, FitResult<Tree, Tree, OptState>> => {
+  const checkpointEachEpoch: Callback = {
+    name: 'checkpoint',
+    onEpoch: ({ state }) =>
+      pipe(
+        save(checkpointFile, state, p.spec),
+        TE.bimap((e): CallbackError => ({ _tag: 'CallbackError', callback: 'checkpoint', message: e.message }), () => 'continue' as const)
+      )
   }
   return pipe(
-    TE.fromTask(
-      fit({
-        network: p.built.network,
-        loss: p.built.loss,
-        optimizer: p.built.optimizer,
-        train: p.train,
-        ...(p.validation === undefined ? {} : { validation: p.validation }),
-        epochs: p.epochs,
-        batchSize: p.built.training.batchSize,
-        seed: p.built.training.seed,
-        ...(p.initial === undefined ? {} : { initial: p.initial }),
-        callbacks: [checkpointEachEpoch],
-        ...(io.progress === false ? {} : { progress: io.progress })
-      })
-    ),
-    TE.chain((result) => (failure.error === undefined ? TE.right(result) : TE.left(failure.error)))
+    fit({
+      network: p.built.network,
+      loss: p.built.loss,
+      optimizer: p.built.optimizer,
+      train: p.train,
+      ...(p.validation === undefined ? {} : { validation: p.validation }),
+      epochs: p.epochs,
+      batchSize: p.built.training.batchSize,
+      seed: p.built.training.seed,
+      ...(p.initial === undefined ? {} : { initial: p.initial }),
+      callbacks: [checkpointEachEpoch],
+      ...(io.progress === false ? {} : { progress: io.progress })
+    }),
+    TE.mapLeft((f): Stop => {
+      switch (f.error._tag) {
+        case 'NonFinite':
+          return { kind: 'nonFinite', error: f.error, state: f.state }
+        case 'CallbackError':
+          return { kind: 'failed', error: input(f.error.message) }
+        case 'FitOptionsError':
+          return { kind: 'failed', error: input(f.message) }
+      }
+    })
   )
 }
 
@@ -192,26 +188,28 @@ export const train = (flags: Flags, json: boolean, io: Io): TE.TaskEither<CliErr
       const checkpointFile = join(p.outDir, 'checkpoint.json')
       return pipe(
         runFit(p, checkpointFile, io),
-        TE.chain((result) => {
-          if (result.stopped?.reason === 'error') {
-            const e = result.stopped.error
-            // The state fit returns is the last good one: save it, then report where training broke.
-            return pipe(
-              save(checkpointFile, result.state, p.spec),
-              TE.chain((file) =>
-                TE.left<CliError, Summary>({
-                  kind: 'nonFinite',
-                  message: `training stopped: NaN or Infinity at step ${e.step} in ${e.where}; the last good state (step ${result.state.step}, before that step) is saved in ${file}`,
-                  details: { step: e.step, where: e.where, checkpoint: file, lastGoodStep: result.state.step }
-                })
-              )
-            )
-          }
+        TE.orElse((stop): TE.TaskEither<CliError, FitResult<Tree, Tree, OptState>> => {
+          if (stop.kind === 'failed') return TE.left(stop.error)
+          const e = stop.error
+          // The state fit returns is the last good one, resumable at its step: save it, then report
+          // where training broke.
           return pipe(
+            save(checkpointFile, stop.state, p.spec),
+            TE.chain((file) =>
+              TE.left<CliError, FitResult<Tree, Tree, OptState>>({
+                kind: 'nonFinite',
+                message: `training stopped: NaN or Infinity at step ${e.step} in ${e.where}; the last good state (step ${stop.state.step}, before that step) is saved in ${file}`,
+                details: { step: e.step, where: e.where, checkpoint: file, lastGoodStep: stop.state.step }
+              })
+            )
+          )
+        }),
+        TE.chain((result) =>
+          pipe(
             save(checkpointFile, result.state, p.spec),
             TE.chain((file) => finish(p, result, file, flags['no-pictures'] === true, log))
           )
-        })
+        )
       )
     })
   )

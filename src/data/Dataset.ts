@@ -279,6 +279,21 @@ const batchStarts = (n: number, batchSize: number): number[] =>
   Array.from({ length: Math.ceil(n / batchSize) }, (_, b) => b * batchSize)
 
 /**
+ * The dataset with inputs and targets of `dtype` (the same dataset when they already are): float64
+ * training takes float64 batches.
+ * @category combinators
+ * @example
+ * import { Data, Tensor } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0.5, 1]]), [1], 2)
+ * if (E.isRight(d)) Data.withDType(d.right, 'float64').inputs.dtype // 'float64'
+ */
+export const withDType = (d: Dataset, dtype: Tensor.DType): Dataset =>
+  d.inputs.dtype === dtype && d.targets.dtype === dtype
+    ? d
+    : { inputs: Tensor.cast(d.inputs, dtype), targets: Tensor.cast(d.targets, dtype), labels: d.labels, classes: d.classes }
+
+/**
  * Consecutive mini-batches of `batchSize` rows, in order; the last one holds the remainder when
  * `batchSize` does not divide the size. Throws a `RangeError` unless `batchSize` is a positive integer.
  * @category combinators
@@ -311,20 +326,20 @@ export const epochBatches = (d: Dataset, batchSize: number, key: Random.Key, epo
 }
 
 /**
- * The batches of `epochBatches`, gathered one at a time as they are iterated, so an epoch never
- * holds a second copy of the data (peak memory: the dataset plus one batch). Re-iterable: every
- * iteration yields the same batches in the same order.
+ * The batches of `epochBatches` from batch `from` on (default 0), gathered one at a time as they are
+ * iterated, so an epoch never holds a second copy of the data (peak memory: the dataset plus one
+ * batch). Re-iterable: every iteration yields the same batches in the same order.
  * @category combinators
  * @example
  * import { Data, Random } from 'nn-ts'
  * declare const d: Data.Dataset
  * for (const batch of Data.epochBatchStream(d, 64, Random.key(1), 3)) void batch
  */
-export const epochBatchStream = (d: Dataset, batchSize: number, key: Random.Key, epoch: number): Iterable<Dataset> => {
+export const epochBatchStream = (d: Dataset, batchSize: number, key: Random.Key, epoch: number, from = 0): Iterable<Dataset> => {
   checkBatchSize('Data.epochBatchStream', batchSize)
   const n = size(d)
   const perm = Random.permutation(Random.fold(key, epoch), n)
-  const starts = batchStarts(n, batchSize)
+  const starts = batchStarts(n, batchSize).slice(from)
   return {
     *[Symbol.iterator]() {
       for (const s of starts) yield gather(d, perm.subarray(s, Math.min(s + batchSize, n)))

@@ -23,7 +23,7 @@ const REDRAW_MS = 100
  * import { progressBar } from 'nn-ts/node'
  * const lines: string[] = []
  * const progress = progressBar({ write: (text) => lines.push(text) })
- * progress.epochStart(1, 2, 10)
+ * progress.epochStart(1, 2, 10, 0)
  * progress.epochEnd('epoch 1/2  train loss 0.5')
  * lines // ['epoch 1/2  train loss 0.5\n'] (not a terminal: one line per epoch)
  */
@@ -42,10 +42,10 @@ export const progressBar = (stream: ProgressStream = process.stderr): Progress =
     stream.write(`\r${title} [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} loss ${loss}\x1b[K`)
   }
   return {
-    epochStart: (epoch, epochs, steps) => {
+    epochStart: (epoch, epochs, steps, from) => {
       title = `epoch ${epoch}/${epochs}`
       total = steps
-      done = 0
+      done = from
       lastDraw = 0
       lastLoss = Number.NaN
       if (tty) draw()

@@ -9,13 +9,13 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { State } from 'fp-ts/lib/State.js'
-import type { Dataset } from '../data/Dataset.ts'
+import { type Dataset, epochBatchStream } from '../data/Dataset.ts'
 import { type Layer, type Width, locateNonFinite, predict } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
 import { type GradientTransformation, type OptState, applyUpdates } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
-import { type Tensor, isFinite, sliceRows } from '../tensor/Tensor.ts'
+import { type DType, type Tensor, isFinite, sliceRows } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
 /** A network as the trainer sees it. @category model */
@@ -70,22 +70,53 @@ const nonFinite = (step: number, where: string): NonFiniteError => ({
 
 /**
  * The first training state: params and layer state from `network.init`, optimizer state from
- * `optimizer.init`. One seed determines everything.
+ * `optimizer.init`, all of `dtype` (default float32; float64 for training in double precision). One
+ * seed determines everything.
  * @category constructors
  * @example
  * import { Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 4), Layers.tanh(), Layers.dense(4, 2))
  * const s0 = Train.initialState(net, Optim.sgd(0.1), 42)
+ * const s64 = Train.initialState(net, Optim.sgd(0.1), 42, 'float64')
+ * s64.params[0].W.dtype // 'float64'
  */
 export const initialState = <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(
   network: Network<P, S>,
   optimizer: GradientTransformation<O>,
-  seed: number
+  seed: number,
+  dtype: DType = 'float32'
 ): TrainState<P, S, O> => {
   const [kInit, rng] = Random.split(Random.key(seed))
-  const { params, state } = network.init(kInit)
+  const { params, state } = network.init(kInit, dtype)
   return { params, layerState: state, optState: optimizer.init(params), rng, step: 0 }
 }
+
+/**
+ * Steps in one epoch of `examples` rows in batches of `batchSize` (the last batch holds the rest).
+ * @category utils
+ * @example
+ * import { Train } from 'nn-ts'
+ * Train.stepsPerEpoch(55000, 100) // 550
+ * Train.stepsPerEpoch(10, 3) // 4
+ */
+export const stepsPerEpoch = (examples: number, batchSize: number): number => Math.ceil(examples / batchSize)
+
+/** The key that orders the data; separate from the state's key so the order depends on seed and epoch only. */
+const dataKey = (seed: number): Random.Key => Random.fold(Random.key(seed), 0x0da7a)
+
+/**
+ * The batches of epoch `epoch` (0-based) of a run seeded with `seed`, from batch `from` on: a pure
+ * function of its arguments, so a run resumed at any step sees the batches it would have seen.
+ * Gathered one at a time as they are iterated.
+ * @category utils
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Tensor, Train } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.zeros([10, 2]), [0, 1, 0, 1, 0, 1, 0, 1, 0, 1], 2)
+ * if (E.isRight(d)) [...Train.epochOrder(d.right, 3, 0, 2, 1)].length // 3 (batches 1..3 of 4)
+ */
+export const epochOrder = (train: Dataset, batchSize: number, seed: number, epoch: number, from = 0): Iterable<Dataset> =>
+  epochBatchStream(train, batchSize, dataKey(seed), epoch, from)
 
 /** Number of rows whose arg-max differs from `labels`. @category utils */
 export const countErrors = (predictions: Tensor, labels: ReadonlyArray<number>): number =>
