@@ -21,7 +21,8 @@ const activations: ReadonlyArray<[string, () => Layers.Activation, readonly numb
   ['elu(1)', () => Layers.elu(1), []],
   ['elu(0.5)', () => Layers.elu(0.5), [0]],
   ['softplus', Layers.softplus, []],
-  ['gelu', Layers.gelu, []],
+  ['gelu (exact)', () => Layers.gelu(), []],
+  ['gelu(tanh)', () => Layers.gelu({ approximate: 'tanh' }), []],
   ['softmax', Layers.softmax, []]
 ]
 
@@ -58,7 +59,7 @@ describe('gradient law: dense', () => {
 })
 
 describe('gradient law: combinators and random compositions', () => {
-  const smooth = [Layers.sigmoid, Layers.tanh, Layers.softplus, Layers.gelu, () => Layers.elu(1), Layers.linear]
+  const smooth = [Layers.sigmoid, Layers.tanh, Layers.softplus, () => Layers.gelu(), () => Layers.gelu({ approximate: 'tanh' }), () => Layers.elu(1), Layers.linear]
   it('random sequential chains of dense and smooth activations', () => {
     fc.assert(
       fc.property(

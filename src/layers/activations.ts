@@ -6,6 +6,7 @@
  */
 import { kernels as K } from '../tensor/backend.ts'
 import type { Tensor } from '../tensor/Tensor.ts'
+import { normalCdf, normalPdf } from '../math/normal.ts'
 import type { Empty, Layer, Same } from './Layer.ts'
 
 /** A width-preserving layer without params or state. @category model */
@@ -70,21 +71,75 @@ export const elu = (alpha = 1): Activation =>
 export const softplus = (): Activation =>
   elementwise('softplus', (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), (x) => logistic(x))
 
-const GELU_C = Math.sqrt(2 / Math.PI)
+/**
+ * Which GELU: `'none'` is the exact `x·Φ(x)`, `'tanh'` the tanh approximation (PyTorch's names for
+ * the `approximate` argument of `torch.nn.GELU`).
+ * @category model
+ * @example
+ * import type { Layers } from 'nn-ts'
+ * const form: Layers.GeluApproximation = 'tanh'
+ */
+export type GeluApproximation = 'none' | 'tanh'
 
 /**
- * GELU in its tanh form: `½x(1 + tanh(√(2/π)(x + 0.044715x³)))` (PyTorch's `approximate='tanh'`).
- * @category constructors
+ * Options of `gelu`.
+ * @category model
+ * @example
+ * import type { Layers } from 'nn-ts'
+ * const options: Layers.GeluOptions = { approximate: 'none' }
  */
-export const gelu = (): Activation =>
+export interface GeluOptions {
+  /** `'none'` (the default, as in PyTorch) for the exact form, `'tanh'` for the approximation. */
+  readonly approximate?: GeluApproximation
+}
+
+/** `√(2/π)` and the cubic coefficient of the tanh form (Hendrycks & Gimpel 2016). */
+const GELU_C = Math.sqrt(2 / Math.PI)
+const GELU_CUBIC = 0.044715
+
+const geluExact = (): Activation & { readonly kinks: readonly number[] } =>
+  elementwise('gelu', (x) => x * normalCdf(x), (x) => normalCdf(x) + x * normalPdf(x))
+
+const geluTanh = (): Activation & { readonly kinks: readonly number[] } =>
   elementwise(
-    'gelu',
-    (x) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + 0.044715 * x * x * x))),
+    'gelu(tanh)',
+    (x) => 0.5 * x * (1 + Math.tanh(GELU_C * (x + GELU_CUBIC * x * x * x))),
     (x) => {
-      const t = Math.tanh(GELU_C * (x + 0.044715 * x * x * x))
-      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * 0.044715 * x * x)
+      const t = Math.tanh(GELU_C * (x + GELU_CUBIC * x * x * x))
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_C * (1 + 3 * GELU_CUBIC * x * x)
     }
   )
+
+/**
+ * GELU, the Gaussian error linear unit (Hendrycks & Gimpel 2016), as PyTorch's `torch.nn.GELU`:
+ *
+ * - `approximate: 'none'` (the default): the exact `x·Φ(x) = ½x(1 + erf(x/√2))`, `Φ` the standard
+ *   normal distribution; derivative `Φ(x) + x·φ(x)`. Both are accurate to a few ulps in float64
+ *   relative to their own value, tails included (`gelu(−10) ≈ −7.62e-23`, where
+ *   `½x(1 + erf(x/√2))` evaluated as written, as PyTorch does, gives −0).
+ * - `approximate: 'tanh'`: `½x(1 + tanh(√(2/π)(x + 0.044715x³)))`, computed as written (as PyTorch
+ *   does). It differs from the exact form by up to 4.7e-4 in value (near x = −2.7) and 8.7e-4 in the
+ *   derivative (near x = −2.0).
+ *
+ * The layer is named `gelu` or `gelu(tanh)`; its `node` is `{ op: 'gelu', attrs: { approximate } }`.
+ * Earlier versions had only the tanh form, as `gelu()`; a spec layer `{ "type": "gelu" }` without
+ * `approximate` keeps that meaning (see `Spec.codec`).
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * const exact = Layers.gelu() // name 'gelu', node.attrs.approximate 'none'
+ * const fast = Layers.gelu({ approximate: 'tanh' }) // name 'gelu(tanh)'
+ * const x = Tensor.fromRows([[-1, 0, 1]], 'float64')
+ * Tensor.toArray(Layers.predict(exact, [], [], x)) // [-0.15865525393145707, 0, 0.8413447460685429]
+ */
+export const gelu = (options: GeluOptions = {}): Activation => {
+  const approximate = options.approximate ?? 'none'
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw new RangeError(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`)
+  }
+  const layer = approximate === 'none' ? geluExact() : geluTanh()
+  return { ...layer, node: { op: 'gelu', attrs: { approximate } } }
+}
 
 /** The identity as an activation (HW1's `Identity()`), for the output layer of a classifier. @category constructors */
 export const linear = (): Activation => elementwise('identity', (x) => x, () => 1)
