@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/Either'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { Init, Layers, Optim, Spec, Tensor, Train, Tree } from '../src/index.ts'
+import { Checkpoint, Init, Layers, Optim, Spec, Tensor, Train, Tree } from '../src/index.ts'
 
 const seedJson = (): Record<string, unknown> => JSON.parse(readFileSync(new URL('../examples/seed.spec.json', import.meta.url), 'utf8'))
 
@@ -140,6 +140,71 @@ describe('building', () => {
     const p = (seed: number) => Train.initialState(network, optimizer, seed).params
     expect(Tree.equals(p(1), p(1))).toBe(true)
     expect(Tree.equals(p(1), p(2))).toBe(false)
+  })
+})
+
+describe("a gelu layer's approximate field", () => {
+  /** tiny() with a gelu layer (as given) after its first dense layer. */
+  const withGelu = (layer: Record<string, unknown>): Record<string, unknown> => edit((j) => j['layers'].splice(1, 1, layer))
+  const x = Tensor.fromRows([[-3, -0.5, 0.25, 2], [1, -1, 4, -2]], 'float64')
+  const outputs = (network: Spec.Built['network'] | Layers.Activation, s0?: { params: unknown; layerState: unknown }) =>
+    Tensor.toArray(Layers.predict(network as Layers.AnyLayer, (s0?.params ?? []) as never, (s0?.layerState ?? []) as never, x))
+
+  it('"none" and "tanh" build the two forms', () => {
+    for (const approximate of ['none', 'tanh'] as const) {
+      const spec = decoded(withGelu({ type: 'gelu', approximate }))
+      expect(spec.layers[1]).toEqual({ type: 'gelu', approximate })
+      const { network } = Spec.build(spec)
+      const layer = Layers.gelu({ approximate })
+      expect(network.name).toBe(`sequential(dense(4→8), ${layer.name}, dense(8→3))`)
+      // The built gelu computes what Layers.gelu computes, value for value.
+      const part = network.parts?.[1] as Layers.Activation
+      expect(part.node).toEqual({ op: 'gelu', attrs: { approximate } })
+      expect(outputs(part)).toEqual(outputs(layer))
+    }
+    expect(outputs(Layers.gelu({ approximate: 'none' }))).not.toEqual(outputs(Layers.gelu({ approximate: 'tanh' })))
+  })
+
+  it('a missing field decodes to "tanh", the meaning of specs written before it existed', () => {
+    const spec = decoded(withGelu({ type: 'gelu' }))
+    expect(spec.layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
+    expect(Spec.build(spec).network.name).toBe('sequential(dense(4→8), gelu(tanh), dense(8→3))')
+    expect(Spec.legacyGeluApproximation).toBe('tanh')
+  })
+
+  it('whatever nn-ts writes from a decoded spec names the form: JSON, the codec, a checkpoint', () => {
+    const spec = decoded(withGelu({ type: 'gelu' }))
+    const written = JSON.parse(JSON.stringify(spec)) as { layers: Array<Record<string, unknown>> }
+    expect(written.layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
+    expect(Spec.codec.encode(spec).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
+    // A checkpoint embeds the spec it is given (the CLI gives the decoded one).
+    const { network, optimizer } = Spec.build(spec)
+    const text = Checkpoint.encode(Checkpoint.make(Train.initialState(network, optimizer, 0), spec))
+    const restored = Checkpoint.decode(text)
+    if (E.isLeft(restored)) throw new Error(restored.left.message)
+    expect((restored.right.spec as { layers: unknown[] }).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
+    // And reading it back means the same network.
+    expect(decoded(restored.right.spec)).toEqual(spec)
+  })
+
+  it('the decoded type requires the field: the codec accepts a value as decoded only with it', () => {
+    const json = withGelu({ type: 'gelu' })
+    expect(Spec.codec.is(json)).toBe(false)
+    expect(Spec.codec.is(decoded(json))).toBe(true)
+  })
+
+  it('an unknown form, a non-string or a misspelt field is rejected with path, expected and found', () => {
+    expect(onlyIssue(withGelu({ type: 'gelu', approximate: 'exact' }))).toEqual({ path: 'layers[1].approximate', expected: 'one of none, tanh', found: '"exact" (a string)' })
+    expect(onlyIssue(withGelu({ type: 'gelu', approximate: 'Tanh' }))).toEqual({ path: 'layers[1].approximate', expected: 'one of none, tanh (did you mean tanh?)', found: '"Tanh" (a string)' })
+    expect(onlyIssue(withGelu({ type: 'gelu', approximate: true }))).toEqual({ path: 'layers[1].approximate', expected: 'one of none, tanh', found: 'true (a boolean)' })
+    expect(onlyIssue(withGelu({ type: 'gelu', aproximate: 'none' }))).toEqual({
+      path: 'layers[1].aproximate',
+      expected: 'one of the fields type, approximate (did you mean "approximate"?)',
+      found: 'an unknown field "aproximate"'
+    })
+    expect(Spec.parse(JSON.stringify(withGelu({ type: 'gelu', approximate: null })), 'net.json')).toEqual(
+      E.left(expect.objectContaining({ message: 'net.json: invalid spec: layers[1].approximate: expected one of none, tanh, found null' }))
+    )
   })
 })
 

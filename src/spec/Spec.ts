@@ -69,6 +69,27 @@ export const initializerNames = [
 export const activationNames = ['identity', 'linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'elu', 'softplus', 'gelu', 'softmax'] as const
 
 /**
+ * The forms a `gelu` layer's `approximate` field may name (PyTorch's names): `'none'` is the exact
+ * `x·Φ(x)`, `'tanh'` the tanh approximation.
+ * @category constants
+ * @example
+ * import { Spec } from 'nn-ts'
+ * Spec.geluApproximations // ['none', 'tanh']
+ */
+export const geluApproximations = ['none', 'tanh'] as const
+
+/**
+ * What a `gelu` layer without `approximate` means: `'tanh'`, the only form before the field existed,
+ * so that a spec written then keeps its meaning. (The layer's own default, `Layers.gelu()`, is the
+ * exact form, as in PyTorch; nn-ts always writes the field.)
+ * @category constants
+ * @example
+ * import { Spec } from 'nn-ts'
+ * Spec.legacyGeluApproximation // 'tanh'
+ */
+export const legacyGeluApproximation = 'tanh' as const
+
+/**
  * Losses, by name (`mse`, `bce`, `bceWithLogits`, `cce` are short for the library's names).
  * @category constants
  * @example
@@ -97,6 +118,23 @@ const initializer = nameOrTagged('an initializer', initializerNames, {
 
 const plainActivation = <const N extends string>(type: N) => closed(`a ${type} layer`, { type: t.literal(type) }, {})
 
+/** A gelu layer as written: `approximate` may be missing (a spec from before the field existed). */
+const geluAsWritten = closed('a gelu layer', { type: t.literal('gelu') }, { approximate: enumeration('a GELU form', geluApproximations) })
+
+/** A decoded gelu layer: its form always explicit. */
+interface GeluLayerSpec {
+  readonly type: 'gelu'
+  readonly approximate: (typeof geluApproximations)[number]
+}
+
+/** Decodes a missing `approximate` as the legacy tanh form, so a decoded (and re-written) spec says it. */
+const geluLayer = new t.Type<GeluLayerSpec, GeluLayerSpec, unknown>(
+  'a gelu layer',
+  (u): u is GeluLayerSpec => geluAsWritten.is(u) && u.approximate !== undefined,
+  (u, c) => pipe(geluAsWritten.validate(u, c), E.map((l): GeluLayerSpec => ({ type: 'gelu', approximate: l.approximate ?? legacyGeluApproximation }))),
+  t.identity
+)
+
 const layerTypes = ['dense', 'batchNorm', 'dropout'] as const
 
 const layer = tagged(
@@ -113,7 +151,7 @@ const layer = tagged(
     leakyRelu: closed('a leakyRelu layer', { type: t.literal('leakyRelu') }, { alpha: finite }),
     elu: closed('an elu layer', { type: t.literal('elu') }, { alpha: positive }),
     softplus: plainActivation('softplus'),
-    gelu: plainActivation('gelu'),
+    gelu: geluLayer,
     softmax: plainActivation('softmax')
   },
   (found) => {
@@ -160,10 +198,18 @@ const layerList = new t.Type<ReadonlyArray<t.TypeOf<typeof layer>>, unknown, unk
 /**
  * The io-ts codec of a spec: the JSON shape, with ranges but without the cross-field checks that
  * `decode` adds. Every object rejects fields it does not know.
+ *
+ * A `gelu` layer takes an optional `"approximate": "none" | "tanh"` (the exact form or the tanh
+ * approximation, PyTorch's names). **A missing `approximate` decodes to `"tanh"`**, not to the exact
+ * form that `Layers.gelu()` defaults to: specs written before the field existed meant the tanh form,
+ * and keep meaning it. The decoded value always carries the field, so whatever nn-ts writes from it (a
+ * checkpoint's embedded spec, `JSON.stringify` of a decoded spec) says which form it is.
  * @category codecs
  * @example
  * import { Spec } from 'nn-ts'
  * Spec.codec.is({ input: 2, layers: [{ type: 'relu' }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 1 } }) // true
+ * const r = Spec.codec.decode({ input: 2, layers: [{ type: 'gelu' }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 1 } })
+ * // E.right: layers [{ type: 'gelu', approximate: 'tanh' }]
  */
 export const codec = closed(
   'a network spec',
@@ -175,7 +221,8 @@ export const codec = closed(
 
 /**
  * A decoded spec: plain JSON data, so it can be stored (in a checkpoint) and decoded again. Defaults
- * are applied by `build`, not here, so a spec round-trips as written.
+ * are applied by `build`, not here, so a spec round-trips as written, with one exception: a `gelu`
+ * layer without `approximate` decodes with `approximate: 'tanh'` made explicit (see `codec`).
  * @category model
  * @example
  * import type { Spec } from 'nn-ts'
@@ -192,6 +239,7 @@ export type Spec = t.TypeOf<typeof codec>
  * @example
  * import type { Spec } from 'nn-ts'
  * const layers: Spec.LayerSpec[] = [{ type: 'dense', units: 40, weightInit: 'heNormal' }, { type: 'leakyRelu', alpha: 0.1 }, { type: 'dropout', rate: 0.2 }]
+ * const gelu: Spec.LayerSpec = { type: 'gelu', approximate: 'none' } // decoded, a gelu layer always says its form
  */
 export type LayerSpec = t.TypeOf<typeof layer>
 

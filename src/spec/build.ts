@@ -121,7 +121,7 @@ const layerOf = (l: LayerSpec, width: number): AnyLayer => {
     case 'softplus':
       return softplus()
     case 'gelu':
-      return gelu()
+      return gelu({ approximate: l.approximate })
     case 'softmax':
       return softmax()
   }

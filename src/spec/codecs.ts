@@ -101,11 +101,15 @@ export const closed = <R extends t.Props, O extends t.Props>(
         ...Object.entries(required).map(([k, codec]) => [k, codec] as const),
         ...Object.entries(optional).filter(([k]) => k in u).map(([k, codec]) => [k, codec] as const)
       ]
+      // A field codec may also fill something in (a gelu layer's form): keep what it decoded.
+      const changed: Record<string, unknown> = {}
       for (const [k, codec] of fields) {
         const r = codec.validate(u[k], t.appendContext(c, k, codec, u[k]))
         if (E.isLeft(r)) errors.push(...r.left)
+        else if (r.right !== u[k]) changed[k] = r.right
       }
-      return errors.length === 0 ? t.success(u as A) : t.failures(errors)
+      if (errors.length > 0) return t.failures(errors)
+      return t.success((Object.keys(changed).length === 0 ? u : { ...u, ...changed }) as A)
     },
     t.identity
   )
