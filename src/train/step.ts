@@ -123,23 +123,53 @@ export const countErrors = (predictions: Tensor, labels: ReadonlyArray<number>):
   K.argmaxRows(predictions).reduce((n, p, i) => n + (p === labels[i] ? 0 : 1), 0)
 
 /**
- * One optimization step on one batch.
+ * What a network state needs to compute gradients: params, layer state, the PRNG key and the step
+ * count (which names the step in errors). A `TrainState` is one, so `valueAndGrad` runs on it too.
+ * @category model
+ */
+export interface ModelState<P extends Tree.Tree, S extends Tree.Tree> {
+  readonly params: P
+  readonly layerState: S
+  readonly rng: Random.Key
+  readonly step: number
+}
+
+/** The loss of one batch, its gradient with respect to the params, and what the step measured. @category model */
+export interface ValueAndGrad<P extends Tree.Tree> {
+  /** Mean loss over the batch. */
+  readonly value: number
+  /** Shaped exactly like the params. */
+  readonly grads: P
+  readonly metrics: StepMetrics
+}
+
+/**
+ * The loss of `network` on `batch` in train mode and its gradient with respect to the params, as a
+ * `State` over any state with params, layer state, key and step: the key is split (dropout draws from
+ * one half), the layer state is updated (BatchNorm running statistics), the step count is not (it
+ * counts optimizer steps). NaN/Infinity in the output, the loss or a gradient is a `Left` naming the
+ * place, with the state unchanged. The primitive of every custom loop: gradient accumulation,
+ * per-example gradients, other optimizers.
  * @category combinators
  * @example
- * import { Layers, Loss, Optim, Train } from 'nn-ts'
- * const net = Layers.sequential(Layers.dense(2, 4), Layers.tanh(), Layers.dense(4, 2))
- * const step = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.1))
- * // const [metrics, next] = step(batch)(Train.initialState(net, Optim.sgd(0.1), 0))
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3))
+ * const batch = Data.fromLabelled(Tensor.fromRows([[1, 2], [3, 4]]), [0, 2], 3)
+ * if (E.isRight(batch)) {
+ *   const [r, next] = Train.valueAndGrad(net, Loss.softmaxCrossEntropy)(batch.right)(Train.initialState(net, Optim.sgd(0.1), 0))
+ *   if (E.isRight(r)) r.right.grads[0].W.shape // [2, 3]
+ * }
  */
-export const trainStep =
-  <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) =>
-  (batch: Dataset): State<TrainState<P, S, O>, E.Either<TrainingError, StepMetrics>> =>
+export const valueAndGrad =
+  <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, loss: Loss) =>
+  <M extends ModelState<P, S>>(batch: Dataset): State<M, E.Either<TrainingError, ValueAndGrad<P>>> =>
   (s) => {
     const [key, rng] = Random.split(s.rng)
     const ctx = { mode: 'train' as const, key }
     // On failure, name where the value first appeared: a forward layer if any (a ReLU or a loss may
     // hide it downstream), else the place this check found it.
-    const fail = (found: string): [E.Either<TrainingError, StepMetrics>, TrainState<P, S, O>] => {
+    const fail = (found: string): [E.Either<TrainingError, ValueAndGrad<P>>, M] => {
       const forwardAt = locateNonFinite(network, s.params, s.layerState, batch.inputs, ctx)
       return [E.left(nonFinite(s.step, forwardAt === undefined ? found : `forward pass, layer ${forwardAt}`)), s]
     }
@@ -151,14 +181,65 @@ export const trainStep =
     // Backward runs from the output, so the non-finite gradient nearest the output appeared first.
     const badGrad = Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.tensor)).at(-1)?.path
     if (badGrad !== undefined) return fail(`backward pass, gradient of params${pathSuffix(badGrad)}`)
-    const [updates, optState] = optimizer.update(dparams, s.params)(s.optState)
-    const params = applyUpdates(s.params, updates)
-    const badParam = Tree.firstNonFinite(params)
-    if (badParam !== undefined) return fail(`params${pathSuffix(badParam)} after the optimizer update`)
     const badState = Tree.firstNonFinite(forward.state)
     if (badState !== undefined) return fail(`layer state${pathSuffix(badState)}`)
     const metrics: StepMetrics = { loss: l.value, errors: countErrors(forward.y, batch.labels), size: batch.labels.length }
-    return [E.right(metrics), { params, layerState: forward.state, optState, rng, step: s.step + 1 }]
+    return [E.right({ value: l.value, grads: dparams, metrics }), { ...s, layerState: forward.state, rng }]
+  }
+
+/**
+ * The gradient of each example of `batch` on its own (one row at a time, in train mode), as
+ * `valueAndGrad` computes it for a batch of one: for per-example clipping, influence or
+ * differential-privacy style training. The state threads through the rows in order (the key is split
+ * once per row, layer state updated by each). With BatchNorm in train mode a single row normalizes to
+ * zero, so use it on networks without BatchNorm, or in eval mode by freezing the statistics yourself.
+ * @category combinators
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3))
+ * const batch = Data.fromLabelled(Tensor.fromRows([[1, 2], [3, 4]]), [0, 2], 3)
+ * if (E.isRight(batch)) {
+ *   const [r] = Train.perExampleGrads(net, Loss.softmaxCrossEntropy)(batch.right)(Train.initialState(net, Optim.sgd(0.1), 0))
+ *   if (E.isRight(r)) r.right.length // 2
+ * }
+ */
+export const perExampleGrads =
+  <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, loss: Loss) =>
+  <M extends ModelState<P, S>>(batch: Dataset): State<M, E.Either<TrainingError, ReadonlyArray<ValueAndGrad<P>>>> => {
+    const gradients = valueAndGrad(network, loss)
+    const rows = Array.from({ length: batch.labels.length }, (_, i): Dataset => ({
+      inputs: sliceRows(batch.inputs, i, i + 1),
+      targets: sliceRows(batch.targets, i, i + 1),
+      labels: [batch.labels[i] as number],
+      classes: batch.classes
+    }))
+    return traverseSteps((row: Dataset) => gradients<M>(row))(rows)
+  }
+
+/**
+ * One optimization step on one batch: `valueAndGrad`, then the optimizer's update, then a check that
+ * the new params are finite. On a `Left` the state is the last good one (before the step).
+ * @category combinators
+ * @example
+ * import { Layers, Loss, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 4), Layers.tanh(), Layers.dense(4, 2))
+ * const step = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.1))
+ * // const [metrics, next] = step(batch)(Train.initialState(net, Optim.sgd(0.1), 0))
+ */
+export const trainStep =
+  <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) => {
+    const gradients = valueAndGrad(network, loss)
+    return (batch: Dataset): State<TrainState<P, S, O>, E.Either<TrainingError, StepMetrics>> =>
+      (s) => {
+        const [r, afterGrad] = gradients<TrainState<P, S, O>>(batch)(s)
+        if (E.isLeft(r)) return [r, s]
+        const [updates, optState] = optimizer.update(r.right.grads, s.params)(s.optState)
+        const params = applyUpdates(s.params, updates)
+        const badParam = Tree.firstNonFinite(params)
+        if (badParam !== undefined) return [E.left(nonFinite(s.step, `params${pathSuffix(badParam)} after the optimizer update`)), s]
+        return [E.right(r.right.metrics), { ...afterGrad, params, optState, step: s.step + 1 }]
+      }
   }
 
 const pathSuffix = (path: string): string => (path.startsWith('[') || path === '' ? path : `.${path}`)
