@@ -123,11 +123,11 @@ describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () =>
     expect(correct).toBeGreaterThan(500)
   })
 
-  it('every other supported op (residual, concat, gelu, leakyRelu, elu, softplus, tanh, identity) matches, in opsets 13 and 17', async () => {
+  it('every other supported op (residual, concat, gelu(tanh), leakyRelu, elu, softplus, tanh, identity) matches, in opsets 13 and 17', async () => {
     const net = Layers.sequential(
       Layers.dense(784, 24),
       Layers.tanh(),
-      Layers.residual(Layers.sequential(Layers.dense(24, 24), Layers.gelu())),
+      Layers.residual(Layers.sequential(Layers.dense(24, 24), Layers.gelu({ approximate: 'tanh' }))),
       Layers.concat(Layers.sequential(Layers.dense(24, 8), Layers.leakyRelu(0.1)), Layers.sequential(Layers.dense(24, 6), Layers.elu(0.7))),
       Layers.softplus(),
       Layers.identity(),
@@ -140,6 +140,50 @@ describe('toOnnx, checked by onnxruntime-node on 1,000 MNIST test images', () =>
       const diff = maxAbsDiff(await runOnnx(exported(net, params, state, opset), x), expected.data)
       console.info(`all-ops network, opset ${opset}: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
       expect(diff).toBeLessThanOrEqual(1e-5)
+    }
+  })
+
+  it('exact GELU, element by element from −10 to 10: Erf primitives before opset 20, the Gelu op from 20', async () => {
+    const n = 4001
+    const grid = Tensor.fromArray([1, n], Array.from({ length: n }, (_, i) => -10 + (20 * i) / (n - 1)))
+    const net = Layers.sequential(Layers.gelu())
+    const expected = Layers.predict(net, [[]], [[]], grid).data
+    // Tolerance, with u = 2⁻²⁴ (float32's unit roundoff): predict rounds the float64 value once (≤ u|y|,
+    // |y| ≤ |x|). onnxruntime computes ½·x·(1 + erf(x·(1/√2))) in float32: the product's and the
+    // constant's roundings move erf by at most (2/√π)·max|v e^{−v²}|·1.5u < 0.73u, erf itself is off by
+    // about an ulp (≤ u absolute below 1), 1 + erf is rounded by ≤ u, and the last product by u|y|;
+    // times ½|x| that is < 1.4u|x| + u|y|. Together ≤ 4u|x|. (Measured: 2u|x|.)
+    const u = 2 ** -24
+    for (const opset of [13, 17, 20, 23]) {
+      const actual = await runOnnx(exported(net, [[]], [[]], opset), grid)
+      const worst = Math.max(...Array.from(actual, (a, i) => Math.abs(a - (expected[i] as number)) / (4 * u * Math.abs(grid.data[i] as number))).filter(Number.isFinite))
+      console.info(`exact GELU, opset ${opset}: max |onnxruntime − predict| = ${worst.toFixed(2)} × 4u|x|`)
+      actual.forEach((a, i) => expect(Math.abs(a - (expected[i] as number))).toBeLessThanOrEqual(4 * u * Math.abs(grid.data[i] as number)))
+      // The tanh form is not what was exported: it is farther from onnxruntime than the bound, by far.
+      const tanh = Layers.predict(Layers.sequential(Layers.gelu({ approximate: 'tanh' })), [[]], [[]], grid).data
+      expect(maxAbsDiff(actual, tanh)).toBeGreaterThan(100 * 4 * u * 10)
+    }
+  })
+
+  it('an exact-GELU network matches Layers.predict in opsets 13 (Erf) and 20 (Gelu), and is told apart from the tanh form', async () => {
+    const layers = (approximate: 'none' | 'tanh') =>
+      Layers.sequential(Layers.dense(784, 32), Layers.gelu({ approximate }), Layers.dense(32, 32), Layers.gelu({ approximate }), Layers.dense(32, 10))
+    const net = layers('none')
+    const { params, state } = net.init(Random.key(10))
+    const expected = Layers.predict(net, params, state, x)
+    // As for the other networks: outputs are O(1) and each of the two float32 computations rounds
+    // differently in the dense sums (about 150 non-zero pixels, then 32 terms) and in GELU (≤ 4u|x|
+    // above); the errors are random-walk sums, ~√150·u·Σ|w·x| ≈ 1e-6, so 1e-5 leaves a factor of 10.
+    // The same weights with the tanh form differ by more than 10 times that, so the bound would catch
+    // an export of the wrong form.
+    const tolerance = 1e-5
+    const tanhForm = Layers.predict(layers('tanh'), params, state, x)
+    console.info(`exact-GELU network: max |tanh form − exact| = ${maxAbsDiff(tanhForm.data, expected.data).toExponential(2)}`)
+    expect(maxAbsDiff(tanhForm.data, expected.data)).toBeGreaterThan(10 * tolerance)
+    for (const opset of [13, 20]) {
+      const diff = maxAbsDiff(await runOnnx(exported(net, params, state, opset), x), expected.data)
+      console.info(`exact-GELU network, opset ${opset}: max |onnxruntime − predict| = ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThanOrEqual(tolerance)
     }
   })
 
@@ -163,6 +207,12 @@ describe('toOnnx refuses what it cannot translate', () => {
       expect(result.left.message).toMatch(/layer op 'square' has no ONNX translation/)
       expect(result.left.path).toBe('sequential[1] > residual > sequential[1] > square')
     }
+  })
+
+  it('refuses a gelu node that does not say its form', () => {
+    const unsaid = { ...Layers.gelu(), node: { op: 'gelu' } }
+    const result = Onnx.toOnnx(Layers.sequential(Layers.dense(2, 2), unsaid), [{ W: Tensor.zeros([2, 2]), b: Tensor.zeros([2]) }, []], [[], []])
+    expect(result).toEqual(E.left(expect.objectContaining({ _tag: 'InvalidParams', path: 'sequential[1] > gelu', message: expect.stringMatching(/attribute 'approximate' 'none' or 'tanh', found undefined/) })))
   })
 
   it('reports params that do not match the network', () => {

@@ -11,7 +11,8 @@
  * | `relu`, `sigmoid`, `tanh`| `Relu`, `Sigmoid`, `Tanh`                                  |
  * | `leakyRelu`, `elu`       | `LeakyRelu`, `Elu` (with `alpha`)                          |
  * | `softplus`, `softmax`    | `Softplus`, `Softmax(axis = 1)`                            |
- * | `gelu` (tanh form)       | `Mul`/`Add`/`Tanh` primitives (no `Gelu` before opset 20)  |
+ * | `gelu` (exact, `none`)   | `Gelu` from opset 20; before, `Mul`/`Erf`/`Add` primitives |
+ * | `gelu` (`tanh` form)     | `Mul`/`Add`/`Tanh` primitives, in every opset              |
  * | `identity`, `dropout`    | `Identity` (dropout is the identity in eval mode)          |
  * | `batchNorm`              | `BatchNormalization` with the running statistics, `epsilon`|
  * | `residual`, `concat`     | `Add`, `Concat(axis = 1)`                                  |
@@ -121,7 +122,11 @@ class GraphBuilder {
   private readonly constants = new Map<number, string>()
   private count = 0
 
-  constructor(reserved: ReadonlyArray<string>) {
+  constructor(
+    reserved: ReadonlyArray<string>,
+    /** The opset of the default domain being written, for ops that exist only from some opset on. */
+    readonly opset: number
+  ) {
     for (const r of reserved) this.used.add(r)
   }
 
@@ -188,6 +193,8 @@ const positiveInt = (node: Node, name: string, path: string): number => {
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI)
+/** The first opset with a `Gelu` operator. */
+const GELU_OPSET = 20
 
 /** Emits the nodes computing `node` on the value named `x`; returns the name of the result. */
 const emit = (g: GraphBuilder, node: Node, params: Tree, state: Tree, x: string, path: string, paramPath: string): string => {
@@ -247,8 +254,17 @@ const emit = (g: GraphBuilder, node: Node, params: Tree, state: Tree, x: string,
     case 'dropout':
       return g.node('Identity', [x])
     case 'gelu': {
-      // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): ONNX has no Gelu before opset 20, and these
-      // primitives give the tanh form exactly in every opset.
+      const approximate = node.attrs?.['approximate']
+      if (approximate === 'none') {
+        // The exact x·Φ(x). Opset 20 has it as Gelu (whose approximate attribute defaults to "none");
+        // before, it is ½·x·(1 + Erf(x/√2)) from primitives (Erf exists since opset 9).
+        if (g.opset >= GELU_OPSET) return g.node('Gelu', [x])
+        const onePlusErf = g.node('Add', [g.node('Erf', [g.node('Mul', [x, g.scalar(Math.SQRT1_2)])]), g.scalar(1)])
+        return g.node('Mul', [g.node('Mul', [x, g.scalar(0.5)]), onePlusErf])
+      }
+      if (approximate !== 'tanh') return fail('InvalidParams', here, `gelu needs its form, attribute 'approximate' 'none' or 'tanh', found ${JSON.stringify(approximate)}`)
+      // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), from primitives in every opset: the same formula as
+      // Layers.gelu({ approximate: 'tanh' }) (opset 20's Gelu with approximate = "tanh" would do too).
       const x3 = g.node('Mul', [g.node('Mul', [x, x]), x])
       const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [x3, g.scalar(0.044715)])]), g.scalar(GELU_C)])
       const onePlusTanh = g.node('Add', [g.node('Tanh', [inner]), g.scalar(1)])
@@ -344,7 +360,7 @@ export const toOnnx = <P extends Tree, S extends Tree>(
     return E.left({ _tag: 'InvalidOptions', path: '', message: `toOnnx: input and output names must be distinct and non-empty, got '${inputName}' and '${outputName}'` })
   }
   try {
-    const g = new GraphBuilder([inputName, outputName])
+    const g = new GraphBuilder([inputName, outputName], opset)
     const last = emit(g, network.node, params, state, inputName, '', '')
     // Name the final value as the caller asked: rename the node that produces it, or, when the
     // network is empty (the input is the output), add an Identity.
