@@ -176,7 +176,7 @@ describe("a gelu layer's approximate field", () => {
     const spec = decoded(withGelu({ type: 'gelu' }))
     const written = JSON.parse(JSON.stringify(spec)) as { layers: Array<Record<string, unknown>> }
     expect(written.layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
-    expect(Spec.codec.encode(spec).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
+    expect((Spec.codec.encode(spec) as Spec.Spec).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
     // A checkpoint embeds the spec it is given (the CLI gives the decoded one).
     const { network, optimizer } = Spec.build(spec)
     const text = Checkpoint.encode(Checkpoint.make(Train.initialState(network, optimizer, 0), spec))
