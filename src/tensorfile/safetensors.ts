@@ -482,15 +482,14 @@ const tensorEntry = (name: string, v: Json, dataLength: number): Result<TensorEn
     return E.left(
       tensorFileError(`${what}: data_offsets [${begin}, ${end}] reach past the end of the data section, which has ${dataLength} bytes: the file is truncated or corrupted`, where)
     )
-  // The byte size, stopping as soon as it exceeds the range: no product can overflow.
-  const itemBytes = ITEM_BYTES[dtype]
-  let bytes = shape.right.includes(0) ? 0 : itemBytes
+  // The byte size, exact as long as it stays below 2^53; past that it cannot match any range.
+  let bytes = shape.right.includes(0) ? 0 : ITEM_BYTES[dtype]
   for (const d of shape.right) {
     bytes *= d
-    if (bytes > end - begin) break
+    if (bytes > Number.MAX_SAFE_INTEGER) break
   }
   if (bytes !== end - begin) {
-    const need = bytes > end - begin ? `more than ${end - begin}` : `${bytes}`
+    const need = bytes > Number.MAX_SAFE_INTEGER ? 'more than 2^53' : `${bytes}`
     return E.left(
       tensorFileError(`${what}: dtype ${fileDtype} and shape ${showShape(shape.right)} need ${need} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`, where)
     )
