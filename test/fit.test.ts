@@ -108,6 +108,18 @@ describe('Train.fit', () => {
     expect(best?.state.step).toBe((best?.epoch ?? 0) * Train.stepsPerEpoch(23, 5))
   })
 
+  it('a batch that does not fit the network is a BatchShapeError value, never a throw', async () => {
+    const narrow = E.getOrElseW((e: Data.DataError) => { throw new Error(e.message) })(Data.fromLabelled(Tensor.zeros([4, 2]), [0, 1, 2, 0], 3))
+    const [r, s] = Train.trainStep(network, Loss.softmaxCrossEntropy, optimizer)(narrow)(Train.initialState(network, optimizer, 0))
+    expect(E.isLeft(r) && r.left._tag === 'BatchShapeError').toBe(true)
+    if (E.isLeft(r)) expect(r.left.message).toContain('inputs of shape [4, 2], expected [4, 3]')
+    expect(s.step).toBe(0)
+    const twoClasses = E.getOrElseW((e: Data.DataError) => { throw new Error(e.message) })(Data.fromLabelled(Tensor.zeros([4, 3]), [0, 1, 1, 0], 2))
+    const f = await Train.fit({ ...base, train: twoClasses, epochs: 1 })()
+    expect(E.isLeft(f) && f.left.error._tag === 'BatchShapeError').toBe(true)
+    if (E.isLeft(f)) expect(f.left.message).toContain('targets of shape [4, 2], expected [4, 3]')
+  })
+
   it('trains in float64 end to end with one option', async () => {
     const { state } = await right(Train.fit({ ...base, epochs: 1, dtype: 'float64' }))
     expect(Tree.leaves(state.params).every((l) => l.tensor.dtype === 'float64')).toBe(true)

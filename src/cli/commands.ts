@@ -165,6 +165,7 @@ const runFit = (p: Plan, checkpointFile: string, io: Io): TE.TaskEither<Stop, Fi
       switch (f.error._tag) {
         case 'NonFinite':
           return { kind: 'nonFinite', error: f.error, state: f.state }
+        case 'BatchShapeError':
         case 'CallbackError':
           return { kind: 'failed', error: input(f.error.message) }
         case 'FitOptionsError':

@@ -15,6 +15,7 @@
  * e.message // 't10k-labels: wrong magic number 0x00000803, expected 0x00000801'
  */
 export interface DataError {
+  readonly _tag: 'DataError'
   /** The file path or dataset name the problem is about. */
   readonly file: string
   /** A complete sentence that names `file` (most start with it). */
@@ -28,4 +29,4 @@ export interface DataError {
  * import { Data } from 'nn-ts'
  * Data.dataError('train-images', 'truncated').message // 'train-images: truncated'
  */
-export const dataError = (file: string, message: string): DataError => ({ file, message: `${file}: ${message}` })
+export const dataError = (file: string, message: string): DataError => ({ _tag: 'DataError', file, message: `${file}: ${message}` })

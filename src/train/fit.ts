@@ -22,7 +22,7 @@ import * as Tree from '../tree/Tree.ts'
 import {
   type EpochMetrics,
   type Network,
-  type NonFiniteError,
+  type TrainingError,
   type StepMetrics,
   type TrainState,
   epochOrder,
@@ -176,7 +176,7 @@ export interface FitOptionsError {
  */
 export interface FitFailure<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   readonly _tag: 'FitFailure'
-  readonly error: NonFiniteError | CallbackError | FitOptionsError
+  readonly error: TrainingError | CallbackError | FitOptionsError
   readonly message: string
   /** The last good state: every step before the failure, none after. */
   readonly state: TrainState<P, S, O>
@@ -245,7 +245,7 @@ export const fit =
       const why = c.check?.(plan)
       if (why !== undefined) return refuse(`${c.name}: ${why}`, start)
     }
-    const fail = (error: NonFiniteError | CallbackError, state: TrainState<P, S, O>): E.Either<FitFailure<P, S, O>, never> =>
+    const fail = (error: TrainingError | CallbackError, state: TrainState<P, S, O>): E.Either<FitFailure<P, S, O>, never> =>
       E.left({ _tag: 'FitFailure', error, message: error._tag === 'CallbackError' ? `${error.callback}: ${error.message}` : error.message, state, history })
 
     // Batches take the dtype of the params (float64 training casts each batch as it comes).

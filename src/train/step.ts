@@ -53,13 +53,40 @@ export interface NonFiniteError {
   readonly _tag: 'NonFinite'
   /** The step (0-based count of steps before it) that produced the value. */
   readonly step: number
-  /** Where: `forward output`, `loss`, `gradient params[2].W`, `params[0].b` after the update, ... */
+  /** Where, for a person: `forward pass, output of …`, `loss …`, `backward pass, gradient of params[2].W`, `layerState[1].runningVar`, `params[0].b after the optimizer update`. */
   readonly where: string
   readonly message: string
 }
 
-/** @category model */
-export type TrainingError = NonFiniteError
+/**
+ * A batch that does not fit the network: its width is not the network's input width, or its targets
+ * do not have one column per output.
+ * @category model
+ */
+export interface BatchShapeError {
+  readonly _tag: 'BatchShapeError'
+  /** The step it was offered to. */
+  readonly step: number
+  readonly message: string
+}
+
+/** Why a step did not happen. @category model */
+export type TrainingError = NonFiniteError | BatchShapeError
+
+/** Whether `batch` fits `network`, as a message when it does not (widths known only at run time included). */
+const batchMismatch = <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, batch: Dataset): string | undefined => {
+  const [rows, width] = batch.inputs.shape
+  const [targetRows, classes] = batch.targets.shape
+  if (batch.inputs.shape.length !== 2) return `inputs of shape [${batch.inputs.shape.join(', ')}], expected [rows, features]`
+  if (typeof network.inWidth === 'number' && width !== network.inWidth) {
+    return `inputs of shape [${rows}, ${width}], expected [${rows}, ${network.inWidth}] for ${network.name}`
+  }
+  if (typeof network.outWidth === 'number' && (batch.targets.shape.length !== 2 || classes !== network.outWidth)) {
+    return `targets of shape [${batch.targets.shape.join(', ')}], expected [${rows}, ${network.outWidth}] (one column per output of ${network.name})`
+  }
+  if (targetRows !== rows || batch.labels.length !== rows) return `${rows} input rows but ${targetRows} target rows and ${batch.labels.length} labels`
+  return undefined
+}
 
 const nonFinite = (step: number, where: string): NonFiniteError => ({
   _tag: 'NonFinite',
@@ -165,6 +192,8 @@ export const valueAndGrad =
   <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, loss: Loss) =>
   <M extends ModelState<P, S>>(batch: Dataset): State<M, E.Either<TrainingError, ValueAndGrad<P>>> =>
   (s) => {
+    const mismatch = batchMismatch(network, batch)
+    if (mismatch !== undefined) return [E.left({ _tag: 'BatchShapeError', step: s.step, message: `the batch offered to step ${s.step} does not fit: ${mismatch}` }), s]
     const [key, rng] = Random.split(s.rng)
     const ctx = { mode: 'train' as const, key }
     // On failure, name where the value first appeared: a forward layer if any (a ReLU or a loss may
@@ -179,10 +208,10 @@ export const valueAndGrad =
     if (!Number.isFinite(l.value)) return fail(`loss ${loss.name}`)
     const { dparams } = forward.backward(l.grad)
     // Backward runs from the output, so the non-finite gradient nearest the output appeared first.
-    const badGrad = Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.tensor)).at(-1)?.path
-    if (badGrad !== undefined) return fail(`backward pass, gradient of params${pathSuffix(badGrad)}`)
+    const badGrad = Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.value)).at(-1)?.path
+    if (badGrad !== undefined) return fail(`backward pass, gradient of ${Tree.showPath(['params', ...badGrad])}`)
     const badState = Tree.firstNonFinite(forward.state)
-    if (badState !== undefined) return fail(`layer state${pathSuffix(badState)}`)
+    if (badState !== undefined) return fail(Tree.showPath(['layerState', ...badState]))
     const metrics: StepMetrics = { loss: l.value, errors: countErrors(forward.y, batch.labels), size: batch.labels.length }
     return [E.right({ value: l.value, grads: dparams, metrics }), { ...s, layerState: forward.state, rng }]
   }
@@ -237,12 +266,10 @@ export const trainStep =
         const [updates, optState] = optimizer.update(r.right.grads, s.params)(s.optState)
         const params = applyUpdates(s.params, updates)
         const badParam = Tree.firstNonFinite(params)
-        if (badParam !== undefined) return [E.left(nonFinite(s.step, `params${pathSuffix(badParam)} after the optimizer update`)), s]
+        if (badParam !== undefined) return [E.left(nonFinite(s.step, `${Tree.showPath(['params', ...badParam])} after the optimizer update`)), s]
         return [E.right(r.right.metrics), { ...afterGrad, params, optState, step: s.step + 1 }]
       }
   }
-
-const pathSuffix = (path: string): string => (path.startsWith('[') || path === '' ? path : `.${path}`)
 
 /** Totals over several batches. @category model */
 export interface EpochMetrics {
