@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The digit page: a person draws on a canvas, the drawing is preprocessed like MNIST and a network
  * restored from `checkpoint.json` (next to the page) says which digit it is, with the ten
