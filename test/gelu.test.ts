@@ -182,14 +182,14 @@ describe('erf and erfc', () => {
   })
 
   it('erfc decreases: across each region boundary (½, 3) and at random pairs', () => {
-    for (const b of [0.5, 3]) {
-      const below = erfc(b - ulp(b) / 2)
-      expect(below).toBeGreaterThanOrEqual(erfc(b))
-      expect(ulps(below, erfc(b))).toBeLessThanOrEqual(2 * ULPS)
-    }
-    // Monotone up to rounding: where two arguments are closer than the error bound allows, skip.
+    // Each boundary and the float64 just below it, where the other formula is used (both are pinned in
+    // ERF_REFERENCE for accuracy; at 3 the true values are 18 ulps apart).
+    for (const [below, at] of [[0.49999999999999994, 0.5], [2.9999999999999996, 3]] as const) expect(erfc(below)).toBeGreaterThan(erfc(at))
+    // Monotone up to rounding: arguments closer than 10⁻⁶ relative are skipped, so erfc changes by far more
+    // than its few-ulp error between them, or (near 2, x < −5) not at all in float64, a tie. Above 26.5
+    // erfc is subnormal, with too few bits for this, and is left out.
     fc.assert(
-      fc.property(fc.double({ min: -6, max: 27, noNaN: true }), fc.double({ min: -6, max: 27, noNaN: true }), (a, b) => {
+      fc.property(fc.double({ min: -6, max: 26.5, noNaN: true }), fc.double({ min: -6, max: 26.5, noNaN: true }), (a, b) => {
         fc.pre(Math.abs(a - b) > 1e-6 * Math.max(1, Math.abs(a)))
         const [lo, hi] = a < b ? [a, b] : [b, a]
         expect(erfc(lo)).toBeGreaterThanOrEqual(erfc(hi))
