@@ -341,6 +341,7 @@ const PYTHON = '/usr/bin/python3'
 const python = (code: string, ...args: string[]): string => execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8' })
 const hasPython = existsSync(PYTHON)
 const hasTorch = hasPython && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0
+const hasSafetensors = hasPython && spawnSync(PYTHON, ['-c', 'import safetensors.numpy'], { stdio: 'ignore' }).status === 0
 
 /** Python's view of a file: the header as it parses it, and each tensor's raw bytes as hex. */
 const READ_WITH_STRUCT = `
@@ -439,5 +440,49 @@ print(json.dumps(out))
         ? Array.from(new Int32Array(t.data.buffer, t.data.byteOffset, t.data.length), String)
         : Array.from(new BigInt64Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)), String)
     expect(seen).toEqual(tricky().map(([name, t]) => ({ name, shape: [...t.shape], bits: signedBits(t) })))
+  })
+})
+
+describe.skipIf(!hasPython)('the reference implementation: the safetensors package', () => {
+  it.skipIf(!hasSafetensors)('reads what nn-ts wrote and writes what nn-ts reads (runs only where /usr/bin/python3 can import safetensors)', async () => {
+    const file = join(dir, 'for-reference.safetensors')
+    const back = join(dir, 'from-reference.safetensors')
+    rightOf(await TensorFiles.write(file, tricky(), { note: 'héllo' })())
+    const seen = JSON.parse(
+      python(
+        `
+import json, sys
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+out = []
+with safe_open(sys.argv[1], framework='np') as f:
+    meta = f.metadata()
+    for name in f.keys():
+        t = f.get_tensor(name)
+        out.append({'name': name, 'shape': list(t.shape), 'bits': [str(x) for x in t.view(np.int32 if t.dtype == np.float32 else np.int64).flatten().tolist()]})
+save_file({'a': np.array([1.5, -2], dtype=np.float32), 'z': np.arange(6, dtype=np.float64).reshape(2, 3)}, sys.argv[2], metadata={'format': 'np'})
+print(json.dumps({'meta': meta, 'tensors': sorted(out, key=lambda t: t['name'])}))
+`,
+        file,
+        back
+      )
+    ) as { meta: Record<string, string>; tensors: Array<{ name: string; shape: number[]; bits: string[] }> }
+    const signedBits = (t: Tensor.Tensor): string[] =>
+      t.dtype === 'float32'
+        ? Array.from(new Int32Array(t.data.buffer, t.data.byteOffset, t.data.length), String)
+        : Array.from(new BigInt64Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)), String)
+    expect(seen.meta.note).toBe('héllo')
+    expect(seen.tensors).toEqual(
+      tricky()
+        .map(([name, t]) => ({ name, shape: [...t.shape], bits: signedBits(t) }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+    )
+    const read = rightOf(await TensorFiles.read(back, foreign)())
+    expect(read.metadata).toEqual({ format: 'np' })
+    expect(read.tensors.map(([n, t]) => [n, t.dtype, t.shape, Array.from(t.data)]).sort()).toEqual([
+      ['a', 'float32', [2], [1.5, -2]],
+      ['z', 'float64', [2, 3], [0, 1, 2, 3, 4, 5]]
+    ])
   })
 })

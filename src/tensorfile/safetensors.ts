@@ -332,7 +332,12 @@ const tensorProblem = (t: Tensor): string | undefined => {
  * const l = TensorFile.layout([['W', Tensor.zeros([2, 3])], ['b', Tensor.zeros([3])]], { step: '120' })
  * if (E.isRight(l)) l.right.parts.map((p) => p.byteLength) // [24, 12]
  */
-export const layout = (tensors: ReadonlyArray<readonly [string, Tensor]>, metadata: Readonly<Record<string, string>> = {}): E.Either<TensorFileError, Layout> => {
+export const layout = (tensors: ReadonlyArray<readonly [string, Tensor]>, metadata: Readonly<Record<string, string>> = {}): E.Either<TensorFileError, Layout> =>
+  // Inputs are checked below; this still turns a throw nobody foresaw (an untyped caller's odd value,
+  // an allocation the engine refuses) into an error value.
+  E.flatten(E.tryCatch(() => layoutUnsafe(tensors, metadata), (e) => tensorFileError(`cannot encode the tensors: ${e instanceof Error ? e.message : String(e)}`)))
+
+const layoutUnsafe = (tensors: ReadonlyArray<readonly [string, Tensor]>, metadata: Readonly<Record<string, string>>): E.Either<TensorFileError, Layout> => {
   for (const key of Object.keys(metadata)) {
     const value: unknown = metadata[key]
     if (key === CHECKSUM_KEY) return E.left(tensorFileError(`metadata key ${JSON.stringify(CHECKSUM_KEY)} is reserved for the file's own checksum: use another key`))
@@ -381,16 +386,20 @@ export const layout = (tensors: ReadonlyArray<readonly [string, Tensor]>, metada
  * E.isRight(bytes) // true
  */
 export const encode = (tensors: ReadonlyArray<readonly [string, Tensor]>, metadata: Readonly<Record<string, string>> = {}): E.Either<TensorFileError, Uint8Array> =>
-  E.map((l: Layout) => {
-    const out = new Uint8Array(l.byteLength)
-    out.set(l.header, 0)
-    let at = l.header.length
-    for (const p of l.parts) {
-      out.set(p, at)
-      at += p.length
-    }
-    return out
-  })(layout(tensors, metadata))
+  E.flatMap((l: Layout) =>
+    E.tryCatch(() => concatenate(l), (e) => tensorFileError(`cannot build the ${l.byteLength}-byte file in memory (${e instanceof Error ? e.message : String(e)}): write it to a file with the streaming writer instead`))
+  )(layout(tensors, metadata))
+
+const concatenate = (l: Layout): Uint8Array => {
+  const out = new Uint8Array(l.byteLength)
+  out.set(l.header, 0)
+  let at = l.header.length
+  for (const p of l.parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
 
 // decoding
 
