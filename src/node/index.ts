@@ -21,5 +21,6 @@ export { spawnNodeWorker, useThreads } from './threads.ts'
 export { type ProgressStream, progressBar } from './progressBar.ts'
 export { type Mnist, type MnistFiles, loadLabelledIdx, loadMnist, mnistFiles } from '../data/mnist.ts'
 export { isCheckpointTempFile, readCheckpoint, writeCheckpoint } from '../checkpoint/file.ts'
+export * as TensorFile from '../tensorfile/file.ts'
 
 useThreads()
