@@ -47,7 +47,6 @@ import * as Random from '../src/random/Key.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import * as Tensor from '../src/tensor/Tensor.ts'
 import * as Train from '../src/train/index.ts'
-import * as Tree from '../src/tree/Tree.ts'
 
 /** One layer, described once and built by each framework. */
 type LayerSpec =
@@ -157,6 +156,27 @@ const rateOf = (s: Schedule): ((step: number) => number) => {
 const optimizerOf = (spec: NetSpec) => Optim.adam(nnTsRate(spec.schedule))
 /** Seed 0, as `npm start`: every framework starts from these parameters. */
 const initialStateOf = (spec: NetSpec) => Train.initialState(buildNetwork(spec), optimizerOf(spec), 0)
+
+/**
+ * The initial tensors of layer `i`, named as nn-ts names them (`[i].W` is the path Tree.showPath prints):
+ * a dense layer's W [in, out] and b, BatchNorm's gamma and beta and its running statistics. A
+ * sequential network's parameters and state are tuples indexed by layer.
+ */
+const initialTensors = (spec: NetSpec, init: ReturnType<typeof initialStateOf>, i: number): ReadonlyArray<{ path: string; tensor: Tensor.Tensor }> => {
+  const l = spec.layers[i]
+  const names: ReadonlyArray<readonly ['params' | 'state', string]> =
+    l?.op === 'dense'
+      ? [['params', 'W'], ['params', 'b']]
+      : l?.op === 'batchNorm'
+        ? [['params', 'gamma'], ['params', 'beta'], ['state', 'runningMean'], ['state', 'runningVar']]
+        : []
+  return names.map(([tree, name]) => {
+    const layers = (tree === 'params' ? init.params : init.layerState) as ReadonlyArray<Record<string, Tensor.Tensor | undefined> | undefined>
+    const tensor = layers[i]?.[name]
+    if (tensor === undefined) throw new Error(`net ${spec.describe}: layer ${i} has no initial ${tree} ${name}`)
+    return { path: `[${i}].${name}`, tensor }
+  })
+}
 
 /** Multiply-adds of one training step per example: forward, dW and dx (no dx for the first layer). */
 const flopsPerExample = (spec: NetSpec): number => {
@@ -308,25 +328,15 @@ const runTfjs = async (net: NetName, epochs: number, subset: number | undefined,
     else if (l.op === 'batchNorm') model.add(tf.layers.batchNormalization({ momentum: l.keepRunning, epsilon: l.eps, inputShape }))
     else model.add(tf.layers.activation({ activation: 'relu', inputShape }))
   })
-  const leaf = (tree: Tree.Tree, p: string): Tensor.Tensor => {
-    const found = Tree.leaves(tree).find((x) => x.path === p)
-    if (found === undefined) throw new Error(`tfjs net ${net}: no nn-ts parameter ${p}`)
-    return found.tensor
-  }
   const f32 = (t: Tensor.Tensor) => t.data as Float32Array
-  spec.layers.forEach((l, i) => {
+  spec.layers.forEach((_, i) => {
     const layer = model.layers[i]
     if (layer === undefined) throw new Error(`tfjs net ${net}: no layer ${i}`)
-    if (l.op === 'dense') {
-      layer.setWeights([tf.tensor2d(f32(leaf(init.params, `[${i}].W`)), [l.in, l.out]), tf.tensor1d(f32(leaf(init.params, `[${i}].b`)))])
-    } else if (l.op === 'batchNorm') {
-      layer.setWeights([
-        tf.tensor1d(f32(leaf(init.params, `[${i}].gamma`))),
-        tf.tensor1d(f32(leaf(init.params, `[${i}].beta`))),
-        tf.tensor1d(f32(leaf(init.layerState, `[${i}].runningMean`))),
-        tf.tensor1d(f32(leaf(init.layerState, `[${i}].runningVar`)))
-      ])
-    }
+    // Dense: [W, b] with W [in, out] as nn-ts's; BatchNorm: [gamma, beta, moving mean, moving variance].
+    const tensors = initialTensors(spec, init, i).map(({ tensor }) =>
+      tensor.shape.length === 2 ? tf.tensor2d(f32(tensor), tensor.shape as [number, number]) : tf.tensor1d(f32(tensor))
+    )
+    if (tensors.length > 0) layer.setWeights(tensors)
   })
   const rate = rateOf(spec.schedule)
   const optimizer = tf.train.adam(rate(0), 0.9, 0.999, 1e-8)
@@ -454,7 +464,7 @@ const rowsOf = (d: Data.Dataset): Int32Array => Int32Array.from(d.inputs.data as
 const writeTorchJob = (dir: string, net: NetName, epochs: number, subset: number | undefined, threads: TorchThreads, predictReps: number): string => {
   const spec = NETS[net]
   const init = initialStateOf(spec)
-  const leaves = [...Tree.leaves(init.params), ...Tree.leaves(init.layerState)]
+  const leaves = spec.layers.flatMap((_, i) => initialTensors(spec, init, i))
   let offset = 0
   const manifest = leaves.map((l) => {
     const entry = { path: l.path, shape: l.tensor.shape, offset }
