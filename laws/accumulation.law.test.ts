@@ -62,7 +62,7 @@ describe('gradient accumulation and per-example gradients', () => {
           const g = gradsOf(network, rowsOf(batch, i * b, (i + 1) * b), s0)
           const [u, next] = opt.update(g, s0.params)(state)
           state = next
-          if (i < k - 1) expect(Tree.leaves(u).every((l) => Array.from(l.tensor.data).every((v) => v === 0))).toBe(true)
+          if (i < k - 1) expect(Tree.leaves(u).every((l) => Array.from(l.value.data).every((v) => v === 0))).toBe(true)
           else passed = u
         }
         // Both sides add the same per-row terms t_r = x_r·(p_r − y_r)/(k·b) (each row's forward pass is
@@ -72,14 +72,14 @@ describe('gradient accumulation and per-example gradients', () => {
         const [per] = Train.perExampleGrads(network, Loss.softmaxCrossEntropy)(batch)(s0)
         if (E.isLeft(per)) throw new Error(per.left.message)
         const n = k * b + 3
-        const magnitude = Tree.zipWith(full, full, (t) => Tensor.fromArray(t.shape, new Float64Array(t.data.length), 'float64'))
-        const sumAbs = per.right.reduce((acc, g) => Tree.zipWith(acc, g.grads, (a, x) => Tensor.fromArray(a.shape, a.data.map((v, i) => v + Math.abs(x.data[i] as number) / (k * b)), 'float64')), magnitude)
+        const magnitude = Tree.map(full, (t) => Tensor.fromArray(t.shape, new Float64Array(t.data.length), 'float64'))
+        const sumAbs = per.right.reduce((acc, g) => Tree.zipWith([acc, g.grads], ([a, x]) => Tensor.fromArray(a.shape, a.data.map((v, i) => v + Math.abs(x.data[i] as number) / (k * b)), 'float64')), magnitude)
         Tree.leaves(full).forEach((leaf, j) => {
-          const got = Tree.leaves(passed)[j]?.tensor.data as Float64Array
-          const bound = Tree.leaves(sumAbs)[j]?.tensor.data as Float64Array
-          leaf.tensor.data.forEach((v, i) => {
+          const got = Tree.leaves(passed)[j]?.value.data as Float64Array
+          const bound = Tree.leaves(sumAbs)[j]?.value.data as Float64Array
+          leaf.value.data.forEach((v, i) => {
             const allowed = 2 * gamma(n) * (bound[i] as number) + Number.MIN_VALUE
-            if (Math.abs(v - (got[i] as number)) > allowed) throw new Error(`${leaf.path}[${i}]: batch ${v}, accumulated ${got[i]}, bound ${allowed}`)
+            if (Math.abs(v - (got[i] as number)) > allowed) throw new Error(`${Tree.showPath(leaf.path)}[${i}]: batch ${v}, accumulated ${got[i]}, bound ${allowed}`)
           })
         })
       }),
@@ -103,11 +103,11 @@ describe('gradient accumulation and per-example gradients', () => {
         // The batch side as above; this side sums x/rows in order: rows additions and 2 roundings per term.
         const n = rows + 3
         Tree.leaves(full).forEach((leaf, j) => {
-          leaf.tensor.data.forEach((v, i) => {
+          leaf.value.data.forEach((v, i) => {
             let mean = 0
             let abs = 0
             for (const g of per.right) {
-              const x = Tree.leaves(g.grads)[j]?.tensor.data[i] as number
+              const x = Tree.leaves(g.grads)[j]?.value.data[i] as number
               mean += x / rows
               abs += Math.abs(x) / rows
             }

@@ -165,13 +165,13 @@ describe('checkpoint laws', () => {
         const leaves = Tree.leaves(params)
         if (leaves.length === 0) return
         const target = leaves[pick % leaves.length] as Tree.Leaf
-        const wider = Tree.map(params, (t, path) => (path === target.path ? Tensor.zeros([...t.shape, 2], t.dtype) : t))
+        const wider = Tree.set(params, target.path, Tensor.zeros([...target.value.shape, 2], target.value.dtype))
         const e = Checkpoint.restore({ ...state, params: wider }, c.right)
-        const at = `params${target.path.startsWith('[') || target.path === '' ? '' : '.'}${target.path}`
-        const shape = `[${target.tensor.shape.join(', ')}]`
-        const widerShape = `[${[...target.tensor.shape, 2].join(', ')}]`
+        const at = Tree.showPath(['params', ...target.path])
+        const shape = `[${target.value.shape.join(', ')}]`
+        const widerShape = `[${[...target.value.shape, 2].join(', ')}]`
         expect(E.isLeft(e) && e.left.path).toBe(at)
-        expect(E.isLeft(e) && e.left.message).toContain(`${at}: expected ${target.tensor.dtype} ${widerShape}, found ${target.tensor.dtype} ${shape}`)
+        expect(E.isLeft(e) && e.left.message).toContain(`${at}: expected ${target.value.dtype} ${widerShape}, found ${target.value.dtype} ${shape}`)
       }),
       { numRuns: 100 }
     )

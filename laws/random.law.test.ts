@@ -100,12 +100,12 @@ describe('tree laws', () => {
   } as const
   it('map with identity is identity; unflatten(leaves) rebuilds the tree', () => {
     expect(Tree.equals(Tree.map(tree, (t) => t), tree)).toBe(true)
-    expect(Tree.equals(Tree.unflatten(tree, Tree.leaves(tree).map((l) => l.tensor)), tree)).toBe(true)
-    expect(Tree.leaves(tree).map((l) => l.path)).toEqual(['a', 'b[0]', 'b[1].c'])
+    expect(Tree.equals(Tree.unflatten(tree, Tree.leaves(tree).map((l) => l.value)), tree)).toBe(true)
+    expect(Tree.leaves(tree).map((l) => l.path)).toEqual([['a'], ['b', 0], ['b', 1, 'c']])
     expect(Tree.size(tree)).toBe(8)
   })
   it('zipWith refuses different structures, naming the path', () => {
     const other = { a: tree.a, b: [Tensor.vector([5]), { c: Tensor.vector([6, 7]) }] } as unknown as typeof tree
-    expect(() => Tree.zipWith(tree, other, (x) => x)).toThrow(/b\[1\]\.c/)
+    expect(() => Tree.zipWith([tree, other], ([x]) => x)).toThrow(/b\[1\]\.c/)
   })
 })

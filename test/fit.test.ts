@@ -122,7 +122,7 @@ describe('Train.fit', () => {
 
   it('trains in float64 end to end with one option', async () => {
     const { state } = await right(Train.fit({ ...base, epochs: 1, dtype: 'float64' }))
-    expect(Tree.leaves(state.params).every((l) => l.tensor.dtype === 'float64')).toBe(true)
+    expect(Tree.leaves(state.params).every((l) => l.value.dtype === 'float64')).toBe(true)
   })
 
   it('reports progress for every step and epoch', async () => {

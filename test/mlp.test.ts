@@ -14,7 +14,7 @@ describe('the HW1 MLP builder', () => {
     const { network } = sample()
     expect(network.node.children?.map((n) => n.op)).toEqual(['dense', 'batchNorm', 'sigmoid', 'dense', 'batchNorm', 'sigmoid', 'dense', 'sigmoid', 'dense', 'identity'])
     const { params } = network.init(Random.key(0))
-    expect(Tree.leaves(params).map((l) => `${l.path}:${l.tensor.shape.join('x')}`)).toEqual([
+    expect(Tree.leaves(params).map((l) => `${Tree.showPath(l.path)}:${l.value.shape.join('x')}`)).toEqual([
       '[0].W:784x64', '[0].b:64', '[1].gamma:64', '[1].beta:64', '[3].W:64x64', '[3].b:64', '[4].gamma:64', '[4].beta:64',
       '[6].W:64x32', '[6].b:32', '[8].W:32x10', '[8].b:10'
     ])

@@ -64,7 +64,7 @@ const sgdSteps = <P extends Tree.Tree, S extends Tree.Tree>(
     const f = net.apply(params, state, Tensor.gatherRows(x, rows), { mode: 'train', key: Random.key(1000 + s) })
     const { grad } = Loss.categoricalCrossEntropy.apply(f.y, Tensor.gatherRows(y, rows))
     const { dparams } = f.backward(grad)
-    params = Tree.zipWith(params, dparams, (p, g) => kernels.zipWith(p, g, (a, b) => a - 0.5 * b))
+    params = Tree.zipWith([params, dparams], ([p, g]) => kernels.zipWith(p, g, (a, b) => a - 0.5 * b))
     state = f.state
   }
   return { params, state }

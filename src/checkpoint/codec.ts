@@ -13,6 +13,7 @@ import type { Key } from '../random/Key.ts'
 import { type DType, type Tensor, alloc, fromData, showShape, sizeOf } from '../tensor/Tensor.ts'
 import type { TrainState } from '../train/step.ts'
 import { sha256Hex } from '../tensorfile/sha256.ts'
+import * as Trees from '../tree/Tree.ts'
 import { type Tree, isTensor } from '../tree/Tree.ts'
 
 // model
@@ -96,11 +97,6 @@ export const make = <P extends Tree, S extends Tree, O extends OptState>(state: 
 // JSON values and paths
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
-type PathKey = string | number
-
-/** `params`, `params[2]`, `params[2].W`: the style of `Tree.leaves` paths, rooted at a field. */
-const showPath = (keys: ReadonlyArray<PathKey>): string =>
-  keys.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : k.startsWith('[') || p === '' ? `${p}${k}` : `${p}.${k}`), '')
 
 const clip = (s: string, n = 40): string => (s.length <= n ? s : `${s.slice(0, n)}…`)
 
@@ -153,14 +149,7 @@ const tensorFromBytes = (shape: ReadonlyArray<number>, dtype: DType, bytes: Uint
 
 const encodeTensor = (x: Tensor): Json => ({ dtype: x.dtype, shape: [...x.shape], data: toBase64(littleEndianBytes(x)) })
 
-const encodeTree = (node: OptState): Json => {
-  if (typeof node === 'number') return encodeNumber(node)
-  if (isTensor(node)) return encodeTensor(node)
-  if (Array.isArray(node)) return node.map(encodeTree)
-  const rec = node as { readonly [key: string]: OptState }
-  // fromEntries defines own properties, so even a key named "__proto__" stays data.
-  return Object.fromEntries(Object.keys(rec).map((k) => [k, encodeTree(rec[k] as OptState)]))
-}
+const encodeTree = (node: OptState): Json => Trees.map(node, (leaf) => (isTensor(leaf) ? encodeTensor(leaf) : encodeNumber(leaf))) as Json
 
 /** JSON with no whitespace and sorted object keys: what the checksum is computed over. */
 const canonical = (v: unknown): string => {
@@ -246,11 +235,11 @@ export const encode = <P extends Tree, S extends Tree, O extends OptState>(c: Ch
 // decoding
 
 interface TreeFailure {
-  readonly at: ReadonlyArray<PathKey>
+  readonly at: Trees.Path
   readonly message: string
 }
 
-const fail = (at: ReadonlyArray<PathKey>, message: string): E.Either<TreeFailure, never> => E.left({ at, message })
+const fail = (at: Trees.Path, message: string): E.Either<TreeFailure, never> => E.left({ at, message })
 
 const TENSOR_FIELDS = ['dtype', 'shape', 'data'] as const
 
@@ -266,7 +255,7 @@ const deeperThan = (u: unknown, limit: number): boolean =>
 
 const isDim = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0
 
-const decodeTensor = (u: { readonly [key: string]: unknown }, at: ReadonlyArray<PathKey>): E.Either<TreeFailure, Tensor> => {
+const decodeTensor = (u: { readonly [key: string]: unknown }, at: Trees.Path): E.Either<TreeFailure, Tensor> => {
   const extra = Object.keys(u).find((k) => !(TENSOR_FIELDS as ReadonlyArray<string>).includes(k))
   if (extra !== undefined) return fail([...at, extra], `unexpected field in a tensor (a tensor has exactly dtype, shape and data)`)
   const { dtype, shape, data } = u
@@ -287,45 +276,56 @@ const decodeTensor = (u: { readonly [key: string]: unknown }, at: ReadonlyArray<
 }
 
 /**
- * A tree node from JSON. `numbers` says whether plain numbers may appear (optimizer states) or not
- * (params and layer states hold tensors only). A loop with early returns, not `traverse`, because
- * trees of a real network are walked on every read.
+ * A leaf from JSON: a tensor, or (where `numbers`) a number or a number escape; anything else is a
+ * failure at its path.
  */
-const decodeNode = (u: unknown, at: ReadonlyArray<PathKey>, numbers: boolean): E.Either<TreeFailure, OptState> => {
-  if (at.length > MAX_DEPTH) return fail(at, `nested deeper than ${MAX_DEPTH} levels (the state of a network is a few levels deep)`)
+const decodeLeaf = (u: unknown, at: Trees.Path, numbers: boolean): E.Either<TreeFailure, Tensor | number> => {
   const what = numbers ? 'a tensor, a number, a tuple or a record' : 'a tensor, a tuple or a record'
   if (typeof u === 'number') return numbers ? E.right(u) : fail(at, `expected ${what}, found number ${u} (params and layer state hold tensors only)`)
   if (typeof u === 'string') {
     const special = numbers ? specialNumber(u) : undefined
     return special !== undefined ? E.right(special) : fail(at, `expected ${what}, found ${describe(u)}`)
   }
-  if (Array.isArray(u)) {
-    const out: OptState[] = []
-    for (let i = 0; i < u.length; i++) {
-      const r = decodeNode(u[i], [...at, i], numbers)
-      if (E.isLeft(r)) return r
-      out.push(r.right)
-    }
-    return E.right(out)
-  }
-  if (typeof u !== 'object' || u === null) return fail(at, `expected ${what}, found ${describe(u)}`)
-  const rec = u as { readonly [key: string]: unknown }
-  if (isTensorJson(rec)) return decodeTensor(rec, at)
-  const entries: Array<[string, OptState]> = []
-  for (const k of Object.keys(rec)) {
-    const r = decodeNode(rec[k], [...at, k], numbers)
-    if (E.isLeft(r)) return r
-    entries.push([k, r.right])
-  }
-  return E.right(Object.fromEntries(entries))
+  if (isTensorJson(u)) return decodeTensor(u as { readonly [key: string]: unknown }, at)
+  return fail(at, `expected ${what}, found ${describe(u)}`)
 }
 
-/** The path of an io-ts context; a key under a tuple or array is an index. */
+/** In JSON read as a tree, every value but an array or a non-tensor object is a leaf (for `decodeLeaf` to judge). */
+const isJsonLeaf = (u: unknown): boolean => !Array.isArray(u) && (typeof u !== 'object' || u === null || isTensorJson(u))
+
+/**
+ * A tree from JSON. `numbers` says whether plain numbers may appear (optimizer states) or not
+ * (params and layer states hold tensors only). The first failure in `Tree.leaves` order is reported.
+ */
+const decodeNode = (u: unknown, numbers: boolean): E.Either<TreeFailure, OptState> => {
+  let failure: TreeFailure | undefined
+  try {
+    const tree = Trees.map(
+      u,
+      (leaf, at) => {
+        if (failure !== undefined) return 0
+        const r = decodeLeaf(leaf, at, numbers)
+        if (E.isLeft(r)) failure = r.left
+        return E.isLeft(r) ? 0 : r.right
+      },
+      { isLeaf: isJsonLeaf, maxDepth: MAX_DEPTH }
+    )
+    return failure === undefined ? E.right(tree) : E.left(failure)
+  } catch (e) {
+    if (!(e instanceof Trees.TreeError)) throw e
+    return fail(e.path, e.problem === 'tooDeep' ? `nested deeper than ${MAX_DEPTH} levels (the state of a network is a few levels deep)` : `expected a tree, found ${e.found}`)
+  }
+}
+
+/** The type of the io-ts context entries that are tuple indices inside a state tree (io-ts keys are strings). */
+const TreeIndex = new t.Type<number, number, unknown>('a tuple index', (u): u is number => typeof u === 'number', (u, c) => t.failure(u, c), (a) => a)
+
+/** The path of an io-ts context; a key under a tuple or array, or of a tree index, is an index. */
 const contextPath = (c: t.Context): string =>
-  showPath(
+  Trees.showPath(
     c.slice(1).map((entry, i) => {
       const parent = c[i]?.type
-      return parent instanceof t.TupleType || parent instanceof t.ArrayType ? Number(entry.key) : entry.key
+      return parent instanceof t.TupleType || parent instanceof t.ArrayType || entry.type === TreeIndex ? Number(entry.key) : entry.key
     })
   )
 
@@ -333,14 +333,13 @@ const contextPath = (c: t.Context): string =>
 const treeType = <A extends OptState>(name: string, numbers: boolean): t.Type<A, unknown, unknown> =>
   new t.Type<A, unknown, unknown>(
     name,
-    (u): u is A => E.isRight(decodeNode(u, [], numbers)),
+    (u): u is A => E.isRight(decodeNode(u, numbers)),
     (u, c) =>
       // A missing field is reported by `report` as such, not as a bad tree.
       u === undefined ? t.failure<A>(u, c) : pipe(
-        decodeNode(u, [], numbers),
+        decodeNode(u, numbers),
         E.fold(
-          // Index keys are written `[i]` so that the path reads the same as a tree path.
-          (f) => t.failure<A>(u, [...c, ...f.at.map((key) => ({ key: typeof key === 'number' ? `[${key}]` : key, type: t.unknown, actual: undefined }))], f.message),
+          (f) => t.failure<A>(u, [...c, ...f.at.map((key) => ({ key: String(key), type: typeof key === 'number' ? TreeIndex : t.unknown, actual: undefined }))], f.message),
           (v) => t.success(v as A)
         )
       ),
@@ -461,48 +460,19 @@ export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
 
 // restoring
 
-const describeNode = (node: OptState): string => {
-  if (typeof node === 'number') return `number ${node}`
-  if (isTensor(node)) return `${node.dtype} ${showShape(node.shape)}`
-  if (Array.isArray(node)) return `a tuple of ${node.length}`
-  return `a record {${Object.keys(node).join(', ')}}`
-}
-
 /**
  * `found`, rebuilt in the order of `template`, if it has the template's structure, dtypes and shapes;
  * else the first place where they differ.
  */
-const matchNode = (template: OptState, found: OptState, path: string): E.Either<CheckpointError, OptState> => {
-  const differ = (expected: string): E.Either<CheckpointError, never> =>
-    E.left(checkpointError(`${path}: expected ${expected}, found ${describeNode(found)}`, path))
-  if (typeof template === 'number') return typeof found === 'number' ? E.right(found) : differ('a number')
-  if (isTensor(template)) {
-    const ok = isTensor(found) && found.dtype === template.dtype && showShape(found.shape) === showShape(template.shape)
-    return ok ? E.right(found) : differ(describeNode(template))
-  }
-  if (Array.isArray(template)) {
-    if (!Array.isArray(found) || found.length !== template.length) return differ(describeNode(template))
-    const out: OptState[] = []
-    for (let i = 0; i < template.length; i++) {
-      const r = matchNode(template[i] as OptState, found[i] as OptState, `${path}[${i}]`)
-      if (E.isLeft(r)) return r
-      out.push(r.right)
+const matchNode = (template: OptState, found: OptState, root: string): E.Either<CheckpointError, OptState> =>
+  E.tryCatch(
+    () => Trees.zipWith([template, found], ([, f]) => f as Tensor | number),
+    (e) => {
+      if (!(e instanceof Trees.TreeError)) throw e
+      const path = Trees.showPath([root, ...e.path])
+      return checkpointError(`${path}: expected ${e.expected}, found ${e.found}`, path)
     }
-    return E.right(out)
-  }
-  const tpl = template as { readonly [key: string]: OptState }
-  if (typeof found === 'number' || isTensor(found) || Array.isArray(found)) return differ(describeNode(template))
-  const rec = found as { readonly [key: string]: OptState }
-  const keys = Object.keys(tpl)
-  if (keys.length !== Object.keys(rec).length || keys.some((k) => !Object.hasOwn(rec, k))) return differ(describeNode(template))
-  const entries: Array<[string, OptState]> = []
-  for (const k of keys) {
-    const r = matchNode(tpl[k] as OptState, rec[k] as OptState, `${path}.${k}`)
-    if (E.isLeft(r)) return r
-    entries.push([k, r.right])
-  }
-  return E.right(Object.fromEntries(entries))
-}
+  )
 
 const forOtherNetwork = (e: CheckpointError): CheckpointError =>
   checkpointError(`${e.message} (the checkpoint was saved from a different network or optimizer)`, e.path)

@@ -24,7 +24,7 @@ export interface Behaviour {
 export const behaviour = (layer: AnyLayer, params: Tree.Tree, state: Tree.Tree, x: Tensor, dy: Tensor, ctx: Context): Behaviour => {
   const f = layer.apply(params, state, x, ctx)
   const g = f.backward(dy)
-  return { y: f.y, dx: g.dx, dparams: Tree.leaves(g.dparams as Tree.Tree).map((l) => l.tensor) }
+  return { y: f.y, dx: g.dx, dparams: Tree.leaves(g.dparams as Tree.Tree).map((l) => l.value) }
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Context, Layer, Mode, Width } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
-import { type Tensor, cast, fromArray, withElement } from '../tensor/Tensor.ts'
+import { type Tensor, cast, fromArray, sameShape, showShape, withElement } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
 /** @category model */
@@ -32,10 +32,16 @@ export interface Tolerance {
 /** The law's tolerance (as `torch.autograd.gradcheck`). @category constants */
 export const gradcheckTolerance: Tolerance = { eps: 1e-6, atol: 1e-5, rtol: 1e-3 }
 
-/** @category model */
+/**
+ * One comparison that failed.
+ * @category model
+ * @example
+ * import type { Laws } from 'nn-ts'
+ * const m: Laws.Mismatch = { path: ['params', 2, 'W'], at: 5, analytic: 0.25, numeric: 0.5 }
+ */
 export interface Mismatch {
-  /** Tree path of the input, e.g. `x` or `params[2].W`. */
-  readonly path: string
+  /** Tree path of the input, e.g. `['x']` or `['params', 2, 'W']` (`Tree.showPath` prints `params[2].W`). */
+  readonly path: Tree.Path
   /** Element index, or `direction k` for a random-direction check. */
   readonly at: number | string
   readonly analytic: number
@@ -77,31 +83,30 @@ export const checkScalarGradient = <T extends Tree.Tree>(f: (at: T) => number, a
   const fullUpTo = options.fullUpTo ?? 48
   const directions = options.directions ?? 3
   const key = options.key ?? Random.key(0)
-  const gradLeaves = Tree.leaves(grad)
+  // Pairs every leaf of `at` with its gradient, checking that the two trees have one structure.
+  const pairs = Tree.leaves(Tree.zipWith([at, grad], ([x]) => x)).map((l) => ({ path: l.path, x: l.value, g: Tree.at(grad, l.path) as Tensor }))
   const mismatches: Mismatch[] = []
   let checked = 0
-  const compare = (path: string, where: number | string, analytic: number, numeric: number): void => {
+  const compare = (path: Tree.Path, where: number | string, analytic: number, numeric: number): void => {
     checked++
     if (!(Math.abs(analytic - numeric) <= atol + rtol * Math.abs(numeric))) mismatches.push({ path, at: where, analytic, numeric })
   }
-  Tree.leaves(at).forEach((leaf, li) => {
-    const g = gradLeaves[li]
-    if (g === undefined || g.path !== leaf.path) throw new TypeError(`checkScalarGradient: gradient tree lacks '${leaf.path}'`)
-    const replace = (t: Tensor): T => Tree.map(at, (x, path) => (path === leaf.path ? t : x))
-    const n = leaf.tensor.data.length
+  pairs.forEach(({ path, x, g }, li) => {
+    const replace = (t: Tensor): T => Tree.set(at, path, t)
+    const n = x.data.length
     if (n <= fullUpTo) {
       for (let i = 0; i < n; i++) {
-        const v = leaf.tensor.data[i] as number
-        const numeric = (f(replace(withElement(leaf.tensor, i, v + eps))) - f(replace(withElement(leaf.tensor, i, v - eps)))) / (2 * eps)
-        compare(leaf.path, i, g.tensor.data[i] as number, numeric)
+        const v = x.data[i] as number
+        const numeric = (f(replace(withElement(x, i, v + eps))) - f(replace(withElement(x, i, v - eps)))) / (2 * eps)
+        compare(path, i, g.data[i] as number, numeric)
       }
     } else {
       for (let d = 0; d < directions; d++) {
-        const v = Random.normal(Random.fold(Random.fold(key, li), d), leaf.tensor.shape, 0, 1, 'float64')
-        const plus = K.zipWith(leaf.tensor, v, (a, b) => a + eps * b)
-        const minus = K.zipWith(leaf.tensor, v, (a, b) => a - eps * b)
+        const v = Random.normal(Random.fold(Random.fold(key, li), d), x.shape, 0, 1, 'float64')
+        const plus = K.zipWith(x, v, (a, b) => a + eps * b)
+        const minus = K.zipWith(x, v, (a, b) => a - eps * b)
         const numeric = (f(replace(plus)) - f(replace(minus))) / (2 * eps)
-        compare(leaf.path, `direction ${d}`, K.dot(g.tensor, v), numeric)
+        compare(path, `direction ${d}`, K.dot(g, v), numeric)
       }
     }
   })
@@ -211,11 +216,17 @@ export type StateLaw =
   | 'apply leaves its inputs unchanged'
   | 'train matches the reference'
 
-/** @category model */
+/**
+ * One state law that failed, and where.
+ * @category model
+ * @example
+ * import type { Laws } from 'nn-ts'
+ * const v: Laws.StateViolation = { law: 'eval keeps the state', path: ['runningMean'], detail: 'element 0 is 1, was 0' }
+ */
 export interface StateViolation {
   readonly law: StateLaw
-  /** Tree path of the offending leaf, e.g. `runningMean`, or `state.runningVar` for an input. */
-  readonly path: string
+  /** Tree path of the offending leaf, e.g. `['runningMean']`, or `['state', 'runningVar']` for an input. */
+  readonly path: Tree.Path
   readonly detail: string
 }
 
@@ -256,8 +267,6 @@ export interface StateCheckOptions {
 export const stateTolerance: { readonly atol: number; readonly rtol: number } = { atol: 1e-12, rtol: 1e-12 }
 
 const copyTree = <T extends Tree.Tree>(t: T): T => Tree.map(t, (leaf) => fromArray(leaf.shape, leaf.data, leaf.dtype))
-
-const under = (prefix: string, path: string): string => (prefix === '' ? path : path === '' ? prefix : path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`)
 
 /** The first element where `a` and `b` differ bit for bit, described; `undefined` if none does. */
 const bitwiseDifference = (a: Tensor, b: Tensor): string | undefined => {
@@ -307,23 +316,20 @@ export const checkLayerState = <P extends Tree.Tree, S extends Tree.Tree>(
   const violations: StateViolation[] = []
   let checked = 0
   /** Compares two trees leaf by leaf: structure, shapes and dtypes, then values with `differ`. */
-  const compare = (law: StateLaw, prefix: string, got: Tree.Tree, want: Tree.Tree, differ: (a: Tensor, b: Tensor) => string | undefined): void => {
-    const wanted = new Map(Tree.leaves(want).map((l) => [l.path, l.tensor]))
-    const seen = new Set<string>()
-    for (const { path, tensor } of Tree.leaves(got)) {
+  const compare = (law: StateLaw, prefix: Tree.Path, got: Tree.Tree, want: Tree.Tree, differ: (a: Tensor, b: Tensor) => string | undefined): void => {
+    for (const { path, value } of Tree.leaves(got)) {
       checked++
-      seen.add(path)
-      const w = wanted.get(path)
-      const at = under(prefix, path)
-      if (w === undefined) violations.push({ law, path: at, detail: 'a leaf the state did not have' })
-      else if (w.dtype !== tensor.dtype || w.shape.join() !== tensor.shape.join()) {
-        violations.push({ law, path: at, detail: `${tensor.dtype} [${tensor.shape.join(', ')}], was ${w.dtype} [${w.shape.join(', ')}]` })
+      const w = Tree.at(want, path)
+      const at = [...prefix, ...path]
+      if (!Tree.isTensor(w)) violations.push({ law, path: at, detail: 'a leaf the state did not have' })
+      else if (w.dtype !== value.dtype || !sameShape(w.shape, value.shape)) {
+        violations.push({ law, path: at, detail: `${value.dtype} ${showShape(value.shape)}, was ${w.dtype} ${showShape(w.shape)}` })
       } else {
-        const d = differ(tensor, w)
+        const d = differ(value, w)
         if (d !== undefined) violations.push({ law, path: at, detail: d })
       }
     }
-    for (const path of wanted.keys()) if (!seen.has(path)) violations.push({ law, path: under(prefix, path), detail: 'missing' })
+    for (const { path } of Tree.leaves(want)) if (!Tree.isTensor(Tree.at(got, path))) violations.push({ law, path: [...prefix, ...path], detail: 'missing' })
   }
   const withinTolerance = (a: Tensor, b: Tensor): string | undefined => {
     const i = a.data.findIndex((v, j) => {
@@ -333,15 +339,15 @@ export const checkLayerState = <P extends Tree.Tree, S extends Tree.Tree>(
     return i < 0 ? undefined : `element ${i} is ${a.data[i]}, expected ${b.data[i]}`
   }
 
-  compare('eval keeps the state', '', evalState, state, bitwiseDifference)
-  compare("train keeps the state's structure", '', trainState, state, () => undefined)
-  compare('train is deterministic', '', trainAgain, trainState, bitwiseDifference)
-  compare('apply leaves its inputs unchanged', 'params', params, before.params, bitwiseDifference)
-  compare('apply leaves its inputs unchanged', 'state', state, before.state, bitwiseDifference)
-  compare('apply leaves its inputs unchanged', 'x', x, before.x, bitwiseDifference)
+  compare('eval keeps the state', [], evalState, state, bitwiseDifference)
+  compare("train keeps the state's structure", [], trainState, state, () => undefined)
+  compare('train is deterministic', [], trainAgain, trainState, bitwiseDifference)
+  compare('apply leaves its inputs unchanged', ['params'], params, before.params, bitwiseDifference)
+  compare('apply leaves its inputs unchanged', ['state'], state, before.state, bitwiseDifference)
+  compare('apply leaves its inputs unchanged', ['x'], x, before.x, bitwiseDifference)
   if (check.expected !== undefined) {
     const reference = toFloat64(check.expected(copyTree(before.state), copyTree(before.x), copyTree(before.params)))
-    compare('train matches the reference', '', trainState, reference, withinTolerance)
+    compare('train matches the reference', [], trainState, reference, withinTolerance)
   }
   return { checked, violations }
 }
@@ -353,7 +359,7 @@ export const describeStateReport = (name: string, report: StateReport): string =
     : `${name}: ${report.violations.length} of ${report.checked} state checks failed:\n` +
       report.violations
         .slice(0, 8)
-        .map((v) => `  ${v.law}: ${v.path || '<state>'}: ${v.detail}`)
+        .map((v) => `  ${v.law}: ${v.path.length === 0 ? '<state>' : Tree.showPath(v.path)}: ${v.detail}`)
         .join('\n')
 
 /** A readable summary of a failed report, for assertion messages. @category utils */
@@ -363,5 +369,5 @@ export const describeReport = (name: string, report: GradientReport): string =>
     : `${name}: ${report.mismatches.length} of ${report.checked} gradient checks failed:\n` +
       report.mismatches
         .slice(0, 8)
-        .map((m) => `  ${m.path}[${m.at}] analytic ${m.analytic} vs numeric ${m.numeric}`)
+        .map((m) => `  ${m.path.length === 0 ? '<input>' : Tree.showPath(m.path)} ${typeof m.at === 'number' ? `element ${m.at}` : m.at}: analytic ${m.analytic} vs numeric ${m.numeric}`)
         .join('\n')

@@ -20,9 +20,10 @@ import { assertFinite } from './internal.ts'
 // model
 
 /**
- * What an optimizer state may hold: tensors, finite numbers, and tuples/records of those. No
- * functions, class instances or `undefined`, so states serialize generically and compare by value.
- * Declare state records as type aliases (not interfaces) so they fit the index signature.
+ * What an optimizer state may hold: a tree (`Tree.Tree`) whose leaves are tensors and finite
+ * numbers. No functions, class instances or `undefined`, so states serialize generically, the tree
+ * walks read them, and `Tree.equals` compares them. Declare state records as type aliases (not
+ * interfaces) so they fit the index signature.
  * @category model
  * @example
  * import { type Optim, Tensor } from 'nn-ts'
@@ -30,7 +31,7 @@ import { assertFinite } from './internal.ts'
  * const s: MyState = { count: 0, velocity: Tensor.zeros([2]) }
  * const asState: Optim.OptState = s
  */
-export type OptState = number | Tensor | ReadonlyArray<OptState> | { readonly [key: string]: OptState }
+export type OptState = Tree.Tree<Tensor | number>
 
 /**
  * An optimizer or one step of one. `init` builds the state for a params tree; `update` maps
@@ -95,9 +96,9 @@ const empty: EmptyState = []
  * import { Optim, kernels } from 'nn-ts'
  * const negate = Optim.stateless((u) => kernels.map(u, (x) => -x))
  */
-export const stateless = (f: (update: Tensor, param: Tensor, path: string) => Tensor): GradientTransformation<EmptyState> => ({
+export const stateless = (f: (update: Tensor, param: Tensor, path: Tree.Path) => Tensor): GradientTransformation<EmptyState> => ({
   init: () => empty,
-  update: (grads, params) => (s) => [Tree.zipWith(grads, params, f), s]
+  update: (grads, params) => (s) => [Tree.zipWith([grads, params], ([u, p], path) => f(u, p, path)), s]
 })
 
 /**
@@ -133,7 +134,7 @@ export const scale = (c: number): GradientTransformation<EmptyState> => {
  * @category constructors
  * @example
  * import { Optim } from 'nn-ts'
- * const frozen = Optim.partition((path) => (path.startsWith('[0]') ? 'frozen' : 'train'), {
+ * const frozen = Optim.partition((path) => (path[0] === 0 ? 'frozen' : 'train'), {
  *   frozen: Optim.setToZero(),
  *   train: Optim.adam(1e-3)
  * })
@@ -193,7 +194,7 @@ export const chain = <Ts extends ReadonlyArray<AnyTransformation>>(...ts: Ts): G
  * Optim.applyUpdates(p, { w: Tensor.vector([-0.5, 0.5]) }) // { w: [0.5, 2.5] }
  */
 export const applyUpdates = <T extends Tree.Tree>(params: T, updates: T): T =>
-  Tree.zipWith(params, updates, (p, u) => K.axpby(1, p, 1, u))
+  Tree.zipWith([params, updates], ([p, u]) => K.axpby(1, p, 1, u))
 
 /**
  * Zeros shaped (and typed) like `params`: the starting value of every moment.

@@ -57,9 +57,9 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<A
       // Bias corrections are per step, so they are two scalars, not a pass over the tensors.
       const c1 = 1 / (1 - b1 ** count)
       const c2 = 1 / (1 - b2 ** count)
-      const mu = Tree.zipWith(s.mu as typeof grads, grads, (m, g) => K.axpby(b1, m, k1, g))
-      const nu = Tree.zipWith(s.nu as typeof grads, grads, (v, g) => K.axpbySquare(b2, v, k2, g))
-      const updates = Tree.zipWith(mu, nu, (m, v) => K.adaptiveDirection(m, v, c1, c2, epsRoot, eps))
+      const mu = Tree.zipWith([s.mu as typeof grads, grads], ([m, g]) => K.axpby(b1, m, k1, g))
+      const nu = Tree.zipWith([s.nu as typeof grads, grads], ([v, g]) => K.axpbySquare(b2, v, k2, g))
+      const updates = Tree.zipWith([mu, nu], ([m, v]) => K.adaptiveDirection(m, v, c1, c2, epsRoot, eps))
       return [updates, { count, mu, nu }]
     }
   }
@@ -91,8 +91,8 @@ export const scaleByRms = (options: { readonly decay?: number; readonly eps?: nu
   return {
     init: (params) => ({ nu: zerosLike(params) }),
     update: (grads) => (s) => {
-      const nu = Tree.zipWith(s.nu as typeof grads, grads, (v, g) => K.axpbySquare(decay, v, keep, g))
-      const updates = Tree.zipWith(grads, nu, (g, v) => K.adaptiveDirection(g, v, 1, 1, 0, eps))
+      const nu = Tree.zipWith([s.nu as typeof grads, grads], ([v, g]) => K.axpbySquare(decay, v, keep, g))
+      const updates = Tree.zipWith([grads, nu], ([g, v]) => K.adaptiveDirection(g, v, 1, 1, 0, eps))
       return [updates, { nu }]
     }
   }

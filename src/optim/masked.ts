@@ -3,9 +3,10 @@
  * selected leaves only, `partition` gives each labelled group its own transformation, and `freeze`
  * keeps the selected leaves where they are.
  *
- * The inner transformation sees the selected leaves as a record keyed by their paths in the whole
- * tree (`{ '[0].W': …, '[2].W': … }`): its state holds moments for those leaves only, stays plain
- * data, and a path predicate used inside it still sees the original paths.
+ * The inner transformation sees the params tree with every leaf it does not own replaced by an empty
+ * tuple `[]` (a subtree with no leaves): its leaves keep their paths, so a path predicate used inside
+ * it (a mask of `addDecayedWeights`) still sees the original paths, and its state holds moments for
+ * its own leaves only and stays plain data.
  *
  * @since 0.1.0
  */
@@ -20,32 +21,27 @@ import { type AnyTransformation, type GradientTransformation, type OptState, typ
  * import type { Optim } from 'nn-ts'
  * const weightsOnly: Optim.MaskTree = [{ W: true, b: false }, { W: true, b: false }]
  */
-export type MaskTree = boolean | ReadonlyArray<MaskTree> | { readonly [key: string]: MaskTree }
+export type MaskTree = Tree.Tree<boolean>
 
 /**
- * Which leaves to select: a `MaskTree`, or a predicate on a leaf's path (as `Tree.leaves` writes it,
- * e.g. `[1].W`) and the leaf itself.
+ * Which leaves to select: a `MaskTree`, or a predicate on a leaf's path (as `Tree.leaves` gives it,
+ * e.g. `[1, 'W']`) and the leaf itself.
  * @category model
  * @example
  * import type { Optim } from 'nn-ts'
  * const matrices: Optim.Mask = (_path, leaf) => leaf.shape.length === 2
+ * const biases: Optim.Mask = (path) => path[path.length - 1] === 'b'
  */
-export type Mask = MaskTree | ((path: string, leaf: Tensor) => boolean)
+export type Mask = MaskTree | ((path: Tree.Path, leaf: Tensor) => boolean)
 
-/** The steps of a leaf path: `[1].W` → `[1, 'W']` (record keys holding `.` or `[` need a predicate mask). */
-const segments = (path: string): Array<string | number> =>
-  Array.from(path.matchAll(/\[(\d+)\]|\.?([^.[]+)/g), (m) => (m[1] !== undefined ? Number(m[1]) : (m[2] as string)))
-
-/** Looks the path up in a mask tree, stopping at the first boolean on the way. */
-const maskAt = (mask: MaskTree, path: string): boolean => {
-  let node: MaskTree | undefined = mask
-  for (const step of segments(path)) {
-    if (typeof node === 'boolean' || node === undefined) break
-    node = typeof step === 'number' ? (Array.isArray(node) ? (node as ReadonlyArray<MaskTree>)[step] : undefined) : Array.isArray(node) ? undefined : (node as { readonly [key: string]: MaskTree })[step]
+/** The mask's entry for a params leaf: the first boolean met on the way down its path. */
+const maskAt = (mask: MaskTree, path: Tree.Path): boolean => {
+  for (let depth = 0; depth <= path.length; depth++) {
+    const node = Tree.at(mask, path.slice(0, depth))
+    if (node === undefined) throw new TypeError(`mask: no entry for the params leaf '${Tree.showPath(path)}'`)
+    if (typeof node === 'boolean') return node
   }
-  if (node === undefined) throw new TypeError(`mask: no entry for the params leaf '${path}'`)
-  if (typeof node !== 'boolean') throw new TypeError(`mask: '${path}' is a tensor in the params but a subtree in the mask`)
-  return node
+  throw new TypeError(`mask: '${Tree.showPath(path)}' is a tensor in the params but a subtree in the mask`)
 }
 
 /**
@@ -53,24 +49,24 @@ const maskAt = (mask: MaskTree, path: string): boolean => {
  * @category utils
  * @example
  * import { Optim, Tensor } from 'nn-ts'
- * Optim.selects([{ W: true, b: false }])('[0].W', Tensor.vector([1])) // true
+ * Optim.selects([{ W: true, b: false }])([0, 'W'], Tensor.vector([1])) // true
  */
-export const selects = (mask: Mask): ((path: string, leaf: Tensor) => boolean) =>
+export const selects = (mask: Mask): ((path: Tree.Path, leaf: Tensor) => boolean) =>
   typeof mask === 'function' ? mask : (path) => maskAt(mask, path)
 
-/** Leaves of grads and params side by side, checking that the two trees have the same paths. */
-const pairedLeaves = (grads: Tree.Tree, params: Tree.Tree, where: string): Array<{ path: string; grad: Tensor; param: Tensor }> => {
-  const gs = Tree.leaves(grads)
-  const ps = Tree.leaves(params)
-  if (gs.length !== ps.length) throw new TypeError(`${where}: grads have ${gs.length} leaves, params ${ps.length}`)
-  return gs.map((g, i) => {
-    const p = ps[i] as Tree.Leaf
-    if (p.path !== g.path) throw new TypeError(`${where}: grads leaf '${g.path}' sits where params have '${p.path}'`)
-    return { path: g.path, grad: g.tensor, param: p.tensor }
-  })
-}
+/**
+ * `tree` (grads or params) as the inner transformation of a group sees it: the leaves `owns` rejects
+ * become empty tuples. Zipping with `params` also checks that grads and params have one structure.
+ */
+const onlyOwn = (tree: Tree.Tree, params: Tree.Tree, owns: (path: Tree.Path, param: Tensor) => boolean): Tree.Tree =>
+  Tree.zipWith<Tensor, Tree.Tree>([tree, params], ([x, p], path) => (owns(path, p as Tensor) ? (x as Tensor) : []))
 
-type Group = { [path: string]: Tensor }
+/** The update an inner transformation returned for the leaf at `path`. */
+const updateAt = (where: string, updates: Tree.Tree, path: Tree.Path): Tensor => {
+  const u = Tree.at(updates, path)
+  if (!Tree.isTensor(u)) throw new TypeError(`${where}: the inner transformation returned no update for '${Tree.showPath(path)}'`)
+  return u
+}
 
 /**
  * Runs `inner` on the leaves `mask` selects; the other updates pass through unchanged (so put it
@@ -88,22 +84,10 @@ type Group = { [path: string]: Tensor }
 export const masked = <S extends OptState>(mask: Mask, inner: GradientTransformation<S>): GradientTransformation<S> => {
   const keep = selects(mask)
   return {
-    init: (params) => {
-      const sub: Group = {}
-      for (const l of Tree.leaves(params)) if (keep(l.path, l.tensor)) sub[l.path] = l.tensor
-      return inner.init(sub)
-    },
+    init: (params) => inner.init(onlyOwn(params, params, keep)),
     update: (grads, params) => (s) => {
-      const subGrads: Group = {}
-      const subParams: Group = {}
-      for (const l of pairedLeaves(grads, params, 'masked')) {
-        if (keep(l.path, l.param)) {
-          subGrads[l.path] = l.grad
-          subParams[l.path] = l.param
-        }
-      }
-      const [subUpdates, next] = inner.update(subGrads, subParams)(s)
-      return [Tree.map(grads, (g, path) => subUpdates[path] ?? g), next]
+      const [own, next] = inner.update(onlyOwn(grads, params, keep), onlyOwn(params, params, keep))(s)
+      return [Tree.zipWith([grads, params], ([g, p], path) => (keep(path, p) ? updateAt('masked', own, path) : g)), next]
     }
   }
 }
@@ -115,7 +99,7 @@ export const masked = <S extends OptState>(mask: Mask, inner: GradientTransforma
  * @example
  * import { Optim } from 'nn-ts'
  * // Fine-tune: the first layer of a sequential stays as it is.
- * const opt = Optim.chain(Optim.adam(1e-3), Optim.freeze((path) => path.startsWith('[0]')))
+ * const opt = Optim.chain(Optim.adam(1e-3), Optim.freeze((path) => path[0] === 0))
  */
 export const freeze = (mask: Mask) => masked(mask, setToZero())
 
@@ -136,46 +120,39 @@ export type PartitionState<R extends { readonly [label: string]: AnyTransformati
  * @category combinators
  * @example
  * import { Optim } from 'nn-ts'
- * const opt = Optim.partition((path) => (path.endsWith('.b') ? 'biases' : 'weights'), {
+ * const opt = Optim.partition((path) => (path.at(-1) === 'b' ? 'biases' : 'weights'), {
  *   weights: Optim.adamw(1e-3, { weightDecay: 1e-2 }),
  *   biases: Optim.adam(1e-3)
  * })
  */
 export const partition = <R extends { readonly [label: string]: AnyTransformation }>(
-  labelOf: (path: string, leaf: Tensor) => keyof R & string,
+  labelOf: (path: Tree.Path, leaf: Tensor) => keyof R & string,
   transforms: R
 ): GradientTransformation<PartitionState<R>> => {
   const labels = Object.keys(transforms)
-  const labelled = (path: string, leaf: Tensor): string => {
+  const labelled = (path: Tree.Path, leaf: Tensor): string => {
     const label = labelOf(path, leaf)
-    if (!Object.hasOwn(transforms, label)) throw new TypeError(`partition: leaf '${path}' is labelled '${label}', which is none of {${labels.join(', ')}}`)
+    if (!Object.hasOwn(transforms, label)) {
+      throw new TypeError(`partition: leaf '${Tree.showPath(path)}' is labelled '${label}', which is none of {${labels.join(', ')}}`)
+    }
     return label
   }
-  const groups = (): Record<string, Group> => Object.fromEntries(labels.map((l) => [l, {}]))
+  const owns = (label: string) => (path: Tree.Path, leaf: Tensor) => labelled(path, leaf) === label
   return {
-    init: (params) => {
-      const byLabel = groups()
-      for (const l of Tree.leaves(params)) (byLabel[labelled(l.path, l.tensor)] as Group)[l.path] = l.tensor
-      return Object.fromEntries(labels.map((label) => [label, (transforms[label] as AnyTransformation).init(byLabel[label] as Group)])) as PartitionState<R>
-    },
+    init: (params) =>
+      Object.fromEntries(labels.map((label) => [label, (transforms[label] as AnyTransformation).init(onlyOwn(params, params, owns(label)))])) as PartitionState<R>,
     update: (grads, params) => (s) => {
-      const gradsBy = groups()
-      const paramsBy = groups()
-      for (const l of pairedLeaves(grads, params, 'partition')) {
-        const label = labelled(l.path, l.param)
-        ;(gradsBy[label] as Group)[l.path] = l.grad
-        ;(paramsBy[label] as Group)[l.path] = l.param
-      }
       const states = s as { readonly [label: string]: OptState }
-      const updates: Group = {}
-      const next: { [label: string]: OptState } = {}
-      for (const label of labels) {
-        if (!(label in states)) throw new TypeError(`partition: the state has no group '${label}'`)
-        const [u, si] = (transforms[label] as AnyTransformation).update(gradsBy[label] as Group, paramsBy[label] as Group)(states[label])
-        Object.assign(updates, u)
-        next[label] = si
-      }
-      return [Tree.map(grads, (_g, path) => updates[path] as Tensor), next as PartitionState<R>]
+      const updates = new Map<string, Tree.Tree>()
+      const next = labels.map((label): [string, OptState] => {
+        if (!Object.hasOwn(states, label)) throw new TypeError(`partition: the state has no group '${label}'`)
+        const t = transforms[label] as AnyTransformation
+        const [u, si] = t.update(onlyOwn(grads, params, owns(label)), onlyOwn(params, params, owns(label)))(states[label])
+        updates.set(label, u)
+        return [label, si]
+      })
+      const merged = Tree.zipWith([grads, params], ([, p], path) => updateAt('partition', updates.get(labelled(path, p)) as Tree.Tree, path))
+      return [merged, Object.fromEntries(next) as PartitionState<R>]
     }
   }
 }

@@ -41,8 +41,8 @@ export const trace = (decay: number, options: { readonly nesterov?: boolean } = 
   return {
     init: (params) => ({ velocity: zerosLike(params) }),
     update: (grads) => (s) => {
-      const velocity = Tree.zipWith(s.velocity as typeof grads, grads, (v, u) => K.axpby(decay, v, 1, u))
-      const updates = nesterov ? Tree.zipWith(velocity, grads, (v, u) => K.axpby(decay, v, 1, u)) : velocity
+      const velocity = Tree.zipWith([s.velocity as typeof grads, grads], ([v, u]) => K.axpby(decay, v, 1, u))
+      const updates = nesterov ? Tree.zipWith([velocity, grads], ([v, u]) => K.axpby(decay, v, 1, u)) : velocity
       return [updates, { velocity }]
     }
   }
@@ -76,7 +76,7 @@ export const ema = (decay: number, options: { readonly debias?: boolean } = {}):
     init: (params) => ({ count: 0, velocity: zerosLike(params) }),
     update: (grads) => (s) => {
       const count = s.count + 1
-      const velocity = Tree.zipWith(s.velocity as typeof grads, grads, (v, u) => K.axpby(decay, v, keep, u))
+      const velocity = Tree.zipWith([s.velocity as typeof grads, grads], ([v, u]) => K.axpby(decay, v, keep, u))
       const correction = 1 - decay ** count
       const updates = debias && correction !== 1 ? Tree.map(velocity, (v) => K.scale(v, 1 / correction)) : velocity
       return [updates, { count, velocity }]

@@ -41,7 +41,7 @@ export const multiSteps = <S extends OptState>(every: number, inner: GradientTra
     init: (params) => ({ micro: 0, sum: zerosLike(params), inner: inner.init(params) }),
     update: <T extends Tree.Tree>(grads: T, params: T): State<MultiStepsState<S>, T> =>
       (s) => {
-        const sum = Tree.zipWith(s.sum as T, grads, (a, g) => K.axpby(1, a, 1, g))
+        const sum = Tree.zipWith([s.sum as T, grads], ([a, g]) => K.axpby(1, a, 1, g))
         if (s.micro + 1 < every) return [zerosLike(grads), { micro: s.micro + 1, sum, inner: s.inner }]
         const mean = Tree.map(sum, (t) => K.scale(t, 1 / every))
         const [updates, innerState] = inner.update(mean, params)(s.inner)

@@ -249,7 +249,7 @@ export const fit =
       E.left({ _tag: 'FitFailure', error, message: error._tag === 'CallbackError' ? `${error.callback}: ${error.message}` : error.message, state, history })
 
     // Batches take the dtype of the params (float64 training casts each batch as it comes).
-    const dtype = Tree.leaves(start.params)[0]?.tensor.dtype ?? 'float32'
+    const dtype = Tree.leaves(start.params)[0]?.value.dtype ?? 'float32'
     const plain = trainStep(network, loss, optimizer)
     const step = dtype === 'float32' ? plain : (b: Dataset) => plain(withDType(b, dtype))
     // Progress sees every step through the same traversal trainEpoch uses.
