@@ -11,7 +11,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { fromBase64 } from '../../io/base64.ts'
-import { plainModule, sharedModule } from './embedded.generated.ts'
+import { plainModule } from './embedded.generated.ts'
+import { withSharedMemory } from './sharedMemory.ts'
 
 /** A WebAssembly linear memory, as much of it as the backend uses. @internal */
 export interface WasmMemory {
@@ -111,7 +112,10 @@ export const MAX_PAGES = 16384 // 1 GiB
 export type ModuleKind = 'plain' | 'shared'
 
 /** The compiled module's bytes (a fresh copy per call). @internal */
-export const moduleBytes = (kind: ModuleKind): Uint8Array => fromBase64(kind === 'plain' ? plainModule : sharedModule) ?? new Uint8Array(0)
+export const moduleBytes = (kind: ModuleKind): Uint8Array => {
+  const plain = fromBase64(plainModule) ?? new Uint8Array(0)
+  return kind === 'plain' ? plain : (withSharedMemory(plain, MAX_PAGES) ?? plain)
+}
 
 /**
  * Compiles and instantiates the module over `memory` (synchronously: the Kernels API is synchronous,
