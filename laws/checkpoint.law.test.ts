@@ -18,21 +18,19 @@ import * as Node from '../src/node/index.ts'
 
 const bytesOf = (t: Tensor.Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)
 
-/** Same structure, key order, dtypes, shapes and bytes; numbers by `Object.is` (-0 ≠ 0, NaN = NaN). */
+/**
+ * What the codec promises beyond `Tree.equals` (same structure, dtypes, shapes, values by `Object.is`):
+ * the same key order in every record (the JSON of the tree's skeleton) and the same bytes, NaN
+ * payloads included.
+ */
+const skeleton = (t: Optim.OptState): string => JSON.stringify(Tree.map(t, () => 0))
 const sameBits = (a: Optim.OptState, b: Optim.OptState): boolean => {
-  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b)
-  const aTensor = 'dtype' in a && ArrayBuffer.isView((a as Tensor.Tensor).data)
-  const bTensor = 'dtype' in b && ArrayBuffer.isView((b as Tensor.Tensor).data)
-  if (aTensor || bTensor) {
-    if (!aTensor || !bTensor) return false
-    const [x, y] = [a as Tensor.Tensor, b as Tensor.Tensor]
-    return x.dtype === y.dtype && x.shape.join() === y.shape.join() && Buffer.compare(bytesOf(x), bytesOf(y)) === 0
-  }
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x: Optim.OptState, i) => sameBits(x, b[i] as Optim.OptState))
-  }
-  const [ra, rb] = [a as Record<string, Optim.OptState>, b as Record<string, Optim.OptState>]
-  return Object.keys(ra).join('\u0000') === Object.keys(rb).join('\u0000') && Object.keys(ra).every((k) => sameBits(ra[k] as Optim.OptState, rb[k] as Optim.OptState))
+  const lb = Tree.leaves(b)
+  return (
+    Tree.equals(a, b) &&
+    skeleton(a) === skeleton(b) &&
+    Tree.leaves(a).every((l, i) => !Tree.isTensor(l.value) || Buffer.compare(bytesOf(l.value), bytesOf(lb[i]?.value as Tensor.Tensor)) === 0)
+  )
 }
 
 const sameState = (a: Train.TrainState<Tree.Tree, Tree.Tree, Optim.OptState>, b: Train.TrainState<Tree.Tree, Tree.Tree, Optim.OptState>): boolean =>

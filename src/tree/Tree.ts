@@ -38,13 +38,26 @@ import { type Tensor, isFinite as tensorIsFinite, sameShape, showShape } from '.
 export type Tree<L = Tensor> = L | ReadonlyArray<Tree<L>> | { readonly [key: string]: Tree<L> }
 
 /**
+ * What a walk takes for a leaf unless told otherwise (`WalkOptions.isLeaf`): a tensor, a number or a
+ * boolean. The functions whose result does not depend on the leaf type (`equals`, `size`,
+ * `firstNonFinite`) take trees of these, or anything when given `isLeaf`.
+ * @category model
+ * @since 0.2.0
+ * @example
+ * import { Optim, Tensor, type Tree } from 'nn-ts'
+ * const state: Tree.Tree<Tree.DefaultLeaf> = Optim.adam(1e-3).init({ w: Tensor.zeros([2]) })
+ */
+export type DefaultLeaf = Tensor | number | boolean
+
+/**
  * Where a node sits in a tree: the record keys (strings) and tuple indices (numbers) from the root.
  * The root's path is `[]`. Render one with `showPath` only to print it.
  * @category model
  * @since 0.2.0
  * @example
- * import type { Tree } from 'nn-ts'
- * const secondLayerWeights: Tree.Path = [2, 'W'] // shown as [2].W
+ * import { Tree } from 'nn-ts'
+ * const secondLayerWeights: Tree.Path = [2, 'W']
+ * Tree.showPath(secondLayerWeights) // '[2].W'
  */
 export type Path = ReadonlyArray<string | number>
 
@@ -165,7 +178,7 @@ export const isTensor = (t: unknown): t is Tensor =>
  * import { Tensor, Tree } from 'nn-ts'
  * [Tensor.zeros([2]), 0.1, true, [], {}].map(Tree.isLeaf) // [true, true, true, false, false]
  */
-export const isLeaf = (node: unknown): node is Tensor | number | boolean =>
+export const isLeaf = (node: unknown): node is DefaultLeaf =>
   typeof node === 'number' || typeof node === 'boolean' || isTensor(node)
 
 /**
@@ -187,16 +200,17 @@ export const isRecord = (node: unknown): node is { readonly [key: string]: unkno
 
 // paths
 
-// An ECMAScript identifier (no escapes, no zero-width joiners): such a key reads unambiguously after a dot.
-const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$]*$/u
-
 // Characters JSON.stringify leaves as they are but a terminal would act on or hide: DEL, C1 controls,
-// zero-width and bidirectional formatting marks, line and paragraph separators, the byte-order mark.
-const INVISIBLE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g
+// soft hyphen, zero-width and bidirectional formatting marks, line and paragraph separators, the BOM.
+const INVISIBLE = '\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff'
+
+// An ECMAScript identifier without invisible characters (recent Unicode counts the zero-width joiners
+// as identifier characters): such a key reads unambiguously after a dot.
+const IDENTIFIER = new RegExp(`^(?![^]*[${INVISIBLE}])[\\p{ID_Start}$_][\\p{ID_Continue}$]*$`, 'u')
 
 /** A string as a double-quoted literal with every control or invisible character escaped. */
 const quote = (s: string): string =>
-  JSON.stringify(s).replace(INVISIBLE, (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`)
+  JSON.stringify(s).replace(new RegExp(`[${INVISIBLE}]`, 'gu'), (c) => `\\u${(c.codePointAt(0) as number).toString(16).padStart(4, '0')}`)
 
 const showKey = (key: string): string => (IDENTIFIER.test(key) ? key : quote(key))
 
@@ -249,6 +263,7 @@ const kindOf = (node: unknown, custom: ((node: unknown) => boolean) | undefined)
 const leavesAgree = (a: unknown, b: unknown): boolean =>
   isTensor(a) || isTensor(b) ? isTensor(a) && isTensor(b) && a.dtype === b.dtype && sameShape(a.shape, b.shape) : typeof a === typeof b
 
+/** Whether two nodes of one kind agree: leaves that fit, tuples of one length, records of one key set. */
 const nodesAgree = (kind: Kind, a: unknown, b: unknown): boolean => {
   if (kind === 'leaf') return leavesAgree(a, b)
   if (kind === 'tuple') return (a as ReadonlyArray<unknown>).length === (b as ReadonlyArray<unknown>).length
@@ -303,8 +318,11 @@ const walk = (
     if (kind === undefined) throw new TreeError('notATree', path.slice(), TREE_NODE, describe(first), nodes.length > 1 ? `${where}: tree 0` : where)
     for (let i = 1; i < nodes.length; i++) {
       const other = nodes[i]
-      if (kindOf(other, custom) === undefined) throw new TreeError('notATree', path.slice(), TREE_NODE, describe(other), `${where}: tree ${i}`)
-      if (!nodesAgree(kind, first, other)) throw new TreeError('mismatch', path.slice(), describe(first), describe(other), `${where}: tree ${i} differs from tree 0`)
+      const otherKind = kindOf(other, custom)
+      if (otherKind === undefined) throw new TreeError('notATree', path.slice(), TREE_NODE, describe(other), `${where}: tree ${i}`)
+      if (otherKind !== kind || !nodesAgree(kind, first, other)) {
+        throw new TreeError('mismatch', path.slice(), describe(first), describe(other), `${where}: tree ${i} differs from tree 0`)
+      }
     }
     if (kind === 'leaf') return visit(nodes, path)
     const keys = kind === 'record' ? Object.keys(first as object) : undefined
@@ -366,7 +384,7 @@ export const map: {
  * const p = { w: Tensor.vector([1, 2]) }
  * const g = { w: Tensor.vector([0.5, 0.5]) }
  * const v = { w: Tensor.vector([0, 1]) }
- * Tree.zipWith([p, g], ([x, dx]) => kernels.axpby(1, x, -0.1, dx)) // { w: [0.95, 1.95] }
+ * Tree.zipWith([p, g], ([x, dx]) => kernels.axpby(1, x, -0.5, dx)) // { w: [0.75, 1.75] }
  * Tree.zipWith([p, g, v], ([x, dx, vx]) => kernels.add(x, kernels.add(dx, vx))) // { w: [1.5, 3.5] }
  */
 export const zipWith: {
@@ -384,11 +402,11 @@ export const zipWith: {
  * @since 0.2.0
  * @example
  * import { Tree, Tensor } from 'nn-ts'
- * const params = [{ W: Tensor.zeros([1, 2]), b: Tensor.zeros([2]) }]
+ * const params = [{ W: Tensor.zeros([1, 2]), b: Tensor.zeros([2]) }] as const
  * const moved = Tree.set(params, [0, 'b'], Tensor.vector([1, 1]))
- * Tree.at(moved, [0, 'W']) === params[0].W // true: the rest is shared
+ * moved[0].W === params[0].W // true: the rest is shared
  */
-export const set = <T extends Tree<L>, L = Tensor>(tree: T, path: Path, leaf: L): T => {
+export const set = <T extends Tree<DefaultLeaf>>(tree: T, path: Path, leaf: DefaultLeaf): T => {
   const nodes: unknown[] = [tree]
   for (let i = 0; i < path.length; i++) {
     const child = childAt(nodes[i], path[i] as string | number)
@@ -439,6 +457,9 @@ export const at = <L = Tensor>(tree: Tree<L>, path: Path): Tree<L> | undefined =
   return node as Tree<L>
 }
 
+/** A walk given `isLeaf` may read any value; without, the trees hold default leaves. */
+type WithLeaves = WalkOptions & { readonly isLeaf: (node: unknown) => boolean }
+
 /**
  * Every leaf with its path, depth first (tuples in index order, records in key order).
  * @category destructors
@@ -464,7 +485,10 @@ export const leaves = <L = Tensor>(tree: Tree<L>, options?: WalkOptions): Array<
  * Tree.firstNonFinite([{ W: Tensor.vector([1, NaN]) }]) // [0, 'W']
  * Tree.firstNonFinite({ count: 3, learningRate: Infinity }) // ['learningRate']
  */
-export const firstNonFinite = <L = Tensor>(tree: Tree<L>, options?: WalkOptions): Path | undefined => {
+export const firstNonFinite: {
+  (tree: Tree<DefaultLeaf>, options?: WalkOptions): Path | undefined
+  (tree: unknown, options: WithLeaves): Path | undefined
+} = (tree: unknown, options?: WalkOptions): Path | undefined => {
   let found: Path | undefined
   walk(
     'Tree.firstNonFinite',
@@ -544,7 +568,10 @@ export const reduce = <A, L = Tensor>(tree: Tree<L>, initial: A, f: (acc: A, lea
  * Tree.size([{ W: Tensor.zeros([784, 40]), b: Tensor.zeros([40]) }]) // 31400
  * Tree.size({ count: 3, mu: Tensor.zeros([2]) }) // 3
  */
-export const size = <L = Tensor>(tree: Tree<L>, options?: WalkOptions): number => {
+export const size: {
+  (tree: Tree<DefaultLeaf>, options?: WalkOptions): number
+  (tree: unknown, options: WithLeaves): number
+} = (tree: unknown, options?: WalkOptions): number => {
   let n = 0
   walk('Tree.size', [tree], (ls) => void (n += isTensor(ls[0]) ? ls[0].data.length : 1), false, options)
   return n
@@ -593,7 +620,10 @@ const sameValues = (a: Tensor, b: Tensor, same: (x: number, y: number) => boolea
  * Tree.equals(a, { w: Tensor.vector([1e-13, 1]) }, { atol: 1e-12 }) // true
  * Tree.equals({ count: 2, mu: a }, { count: 2, mu: a }) // true: optimizer states too
  */
-export const equals = <L = Tensor>(a: Tree<L>, b: Tree<L>, options: EqualsOptions = {}): boolean => {
+export const equals: {
+  (a: Tree<DefaultLeaf>, b: Tree<DefaultLeaf>, options?: EqualsOptions): boolean
+  (a: unknown, b: unknown, options: EqualsOptions & WithLeaves): boolean
+} = (a: unknown, b: unknown, options: EqualsOptions = {}): boolean => {
   const same = valueEquality(options)
   try {
     const stopped = walk(
