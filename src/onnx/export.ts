@@ -31,7 +31,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { Layer, Node, Width } from '../layers/Layer.ts'
 import { type Tensor, showShape } from '../tensor/Tensor.ts'
-import { type Tree, isTensor } from '../tree/Tree.ts'
+import { type Tree, at, isTensor } from '../tree/Tree.ts'
 import * as Pb from './protobuf.ts'
 
 // model
@@ -168,8 +168,8 @@ class GraphBuilder {
 const childPath = (path: string, step: string): string => (path === '' ? step : `${path} > ${step}`)
 
 const leaf = (tree: Tree, field: string, path: string, shape: ReadonlyArray<number>): Tensor => {
-  const t = typeof tree === 'object' && tree !== null && !isTensor(tree) && !Array.isArray(tree) ? (tree as { readonly [k: string]: Tree })[field] : undefined
-  if (t === undefined || !isTensor(t)) return fail('InvalidParams', path, `expected a tensor '${field}' of shape ${showShape([...shape])}`)
+  const t = at(tree, [field])
+  if (!isTensor(t)) return fail('InvalidParams', path, `expected a tensor '${field}' of shape ${showShape([...shape])}`)
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     return fail('InvalidParams', path, `'${field}' has shape ${showShape(t.shape)}, expected ${showShape([...shape])}`)
   }
