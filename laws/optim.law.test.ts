@@ -157,6 +157,16 @@ describe('optimizer laws', () => {
     )
   })
 
+  it('clipByGlobalNorm bounds the global norm of float32 updates too (their rounding is part of the law)', () => {
+    const leaf = fc.array(fc.float({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 50 }).map((xs) => Tensor.vector(xs, 'float32'))
+    fc.assert(
+      fc.property(fc.array(leaf, { minLength: 1, maxLength: 4 }), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (leaves, maxNorm) => {
+        expect(Laws.boundsGlobalNorm(Optim.clipByGlobalNorm(maxNorm), maxNorm, leaves)).toBe(true)
+      }),
+      runs
+    )
+  })
+
   it('clipByGlobalNorm bounds the global norm, keeps the direction, and passes short updates through', () => {
     fc.assert(
       fc.property(problem, finite(0.05, 20), ({ grads }, maxNorm) => {

@@ -169,15 +169,22 @@ export const keepsFrozen = <T extends Tree.Tree>(
 
 /**
  * A transformation that promises a global norm of at most `maxNorm` (e.g. `clipByGlobalNorm`)
- * keeps it on `grads`, up to rounding (`1e-12` relative).
+ * keeps it on `grads`, up to the rounding of computing and applying the scale (see below).
  * @category laws
  * @example
  * import { Laws, Optim, Tensor } from 'nn-ts'
  * Laws.boundsGlobalNorm(Optim.clipByGlobalNorm(1), 1, { w: Tensor.vector([3, 4]) }) // true
+ * Laws.boundsGlobalNorm(Optim.identity(), 1, { w: Tensor.vector([3, 4]) }) // false
  */
 export const boundsGlobalNorm = <T extends Tree.Tree>(opt: AnyTransformation, maxNorm: number, grads: T): boolean => {
   const [updates] = opt.update(grads, grads)(opt.init(grads))
-  return globalNorm(updates) <= maxNorm * (1 + 1e-12)
+  // With n values and u = 2⁻⁵³: each norm is a float64 sum of n squares and a root, off by (n/2 + 1)u;
+  // the scale maxNorm/norm rounds once more, each product x·c once more in float64 and, in float32,
+  // once or twice (a backend may multiply in float32) by 2⁻²⁴. To first order the measured norm
+  // exceeds maxNorm by at most (n + 4)u + 2·2⁻²⁴ relative; 3·2⁻²⁴ also covers the second-order terms.
+  const n = Tree.size(updates)
+  const float32 = Tree.leaves(updates).some((l) => l.value.dtype === 'float32')
+  return globalNorm(updates) <= maxNorm * (1 + (n + 4) * 2 ** -53 + (float32 ? 3 * 2 ** -24 : 0))
 }
 
 // the quadratic bowl

@@ -176,7 +176,8 @@ export const isTensor = (t: unknown): t is Tensor =>
  * @since 0.2.0
  * @example
  * import { Tensor, Tree } from 'nn-ts'
- * [Tensor.zeros([2]), 0.1, true, [], {}].map(Tree.isLeaf) // [true, true, true, false, false]
+ * const nodes = [Tensor.zeros([2]), 0.1, true, [], {}]
+ * nodes.map(Tree.isLeaf) // [true, true, true, false, false]
  */
 export const isLeaf = (node: unknown): node is DefaultLeaf =>
   typeof node === 'number' || typeof node === 'boolean' || isTensor(node)
