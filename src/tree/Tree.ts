@@ -257,19 +257,23 @@ const TREE_NODE = 'a tree node (a tensor, a number, a boolean, a tuple or a reco
 
 type Kind = 'leaf' | 'tuple' | 'record'
 
-const kindOf = (node: unknown, custom: ((node: unknown) => boolean) | undefined): Kind | undefined =>
-  (custom !== undefined && custom(node)) || isLeaf(node) ? 'leaf' : Array.isArray(node) ? 'tuple' : isRecord(node) ? 'record' : undefined
+const kindOf = (node: unknown, custom: ((node: unknown) => boolean) | undefined): Kind | undefined => {
+  if (custom !== undefined && custom(node)) return 'leaf'
+  if (Array.isArray(node)) return 'tuple'
+  if (typeof node === 'number' || typeof node === 'boolean' || isTensor(node)) return 'leaf'
+  return isRecord(node) ? 'record' : undefined
+}
 
 /** Whether two leaves can stand in the same place: tensors of one dtype and shape, or values of one type. */
 const leavesAgree = (a: unknown, b: unknown): boolean =>
   isTensor(a) || isTensor(b) ? isTensor(a) && isTensor(b) && a.dtype === b.dtype && sameShape(a.shape, b.shape) : typeof a === typeof b
 
 /** Whether two nodes of one kind agree: leaves that fit, tuples of one length, records of one key set. */
-const nodesAgree = (kind: Kind, a: unknown, b: unknown): boolean => {
+const nodesAgree = (kind: Kind, a: unknown, b: unknown, keys: ReadonlyArray<string> | undefined): boolean => {
   if (kind === 'leaf') return leavesAgree(a, b)
   if (kind === 'tuple') return (a as ReadonlyArray<unknown>).length === (b as ReadonlyArray<unknown>).length
-  const keys = Object.keys(a as object)
-  return keys.length === Object.keys(b as object).length && keys.every((k) => Object.hasOwn(b as object, k))
+  const own = keys as ReadonlyArray<string>
+  return own.length === Object.keys(b as object).length && own.every((k) => Object.hasOwn(b as object, k))
 }
 
 type Container = unknown[] | { [key: string]: unknown }
@@ -317,16 +321,16 @@ const walk = (
     if (path.length > maxDepth) throw new TreeError('tooDeep', path.slice(), `at most ${maxDepth} levels of nesting`, `a node ${path.length} levels deep`, where)
     const kind = kindOf(first, custom)
     if (kind === undefined) throw new TreeError('notATree', path.slice(), TREE_NODE, describe(first), nodes.length > 1 ? `${where}: tree 0` : where)
+    const keys = kind === 'record' ? Object.keys(first as object) : undefined
     for (let i = 1; i < nodes.length; i++) {
       const other = nodes[i]
       const otherKind = kindOf(other, custom)
       if (otherKind === undefined) throw new TreeError('notATree', path.slice(), TREE_NODE, describe(other), `${where}: tree ${i}`)
-      if (otherKind !== kind || !nodesAgree(kind, first, other)) {
+      if (otherKind !== kind || !nodesAgree(kind, first, other, keys)) {
         throw new TreeError('mismatch', path.slice(), describe(first), describe(other), `${where}: tree ${i} differs from tree 0`)
       }
     }
     if (kind === 'leaf') return visit(nodes, path)
-    const keys = kind === 'record' ? Object.keys(first as object) : undefined
     const length = keys === undefined ? (first as ReadonlyArray<unknown>).length : keys.length
     const out = build ? (keys === undefined ? new Array<unknown>(length) : {}) : undefined
     stack.push({ nodes, keys, length, next: 0, out })
@@ -345,7 +349,9 @@ const walk = (
     const key = top.keys === undefined ? i : (top.keys[i] as string)
     path.push(key)
     const depth = stack.length
-    const value = enter(top.nodes.map((n) => (n as { readonly [k: string | number]: unknown })[key]))
+    const children = new Array<unknown>(top.nodes.length)
+    for (let t = 0; t < children.length; t++) children[t] = (top.nodes[t] as { readonly [k: string | number]: unknown })[key]
+    const value = enter(children)
     if (value === STOP) return STOP
     if (top.out !== undefined) put(top.out, key, value)
     // A leaf is done now; a branch pops its key when its own frame ends.
