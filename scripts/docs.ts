@@ -1,25 +1,69 @@
 /**
- * `npm run docs`: writes docs/api.md from the JSDoc of everything `src/index.ts` exports, and
- * type-checks every `@example` in src/ and every ```ts block in README.md and docs/*.md against the library.
+ * `npm run docs` writes docs/api.md from the JSDoc of the four entry points (`nn-ts`, `nn-ts/node`,
+ * `nn-ts/viz`, `nn-ts/onnx`); `npm test` runs it with `--check`. Either way it type-checks and RUNS
+ * every `@example` in src/ and every ```ts block of README.md and docs/*.md, and fails when a public
+ * export has no `@example`.
+ *
+ * Value comments are checks. In an example, a line that is a whole statement and ends in a comment
+ * showing a value asserts that value when the example runs:
+ *
+ *   Tensor.toArray(t) // [1, 2]              a literal: numbers, 'strings', true/false/null/undefined,
+ *   t.shape // [2, 3]: two rows              NaN, ±Infinity, arrays, { objects }, Uint8Array [1, 2];
+ *                                            prose may follow after `:`, `(`, `;`, `,` or `—`
+ *   erf(0.5) // 0.5204…                      `…` after digits: the value's decimals start so (truncated)
+ *   loss // ≈ 0.693                          `≈` before a number: the value rounds to the digits shown
+ *   e.message // 'expected … found 0'        `…` inside a string: any text; `[1, …]`, `{ a: 1, … }`:
+ *                                            anything more; `{ mu: … }`: any value
+ *   f(x) // => E.right(Tensor.vector([1]))   `=>` then any expression: deep equality with its value
+ *   const s = f(x) // { count: 0 }           a declaration of one name checks that name
+ *   if (E.isRight(r)) r.right.n // 3          the condition must hold, then the value is checked
+ *   console.log(x) // 3                       checks x (and prints nothing)
+ *
+ * Literals compare exactly (numbers by `Object.is`, except that `0` matches either zero; an element of a
+ * float32 tensor or array equals the literal rounded to float32, so `0.2` shows 0.2f); a tensor matches
+ * the nested arrays of its values (or, from rank 2, its row-major values written flat); a plain object
+ * must show all its fields (class instances such as errors only those shown). A comment that starts like a literal but goes on
+ * with something else (`// 0.1 · √0.5`) is an error: write `// => 0.1 * Math.sqrt(0.5)` or reword.
+ * A line that is not a complete statement at statement level (inside an object literal, a chained
+ * call continued on the next line) is not checked; a `// =>` comment there is an error.
+ *
+ * Each example runs once, as its own module, with a fresh temporary directory as the working directory
+ * (removed afterwards), so files it writes land nowhere near the repository; what it prints is shown
+ * only if it fails. Examples run in one process per entry point they import (`nn-ts/node` starts the
+ * kernels' second thread, so core examples never share a process with it). An example whose effect
+ * must not happen here (training for minutes) says so on a line of its own:
+ * `// docs: no-run <reason>` — it is type-checked, not run, and listed in the summary.
  *
  * TypeScript 7 has no compiler API for JavaScript callers, so the sources are read with a few regular
  * expressions: the library's own conventions (one `export const|function|interface|type|class` per
- * declaration, `/** … *\/` right above it, `export * from` / `export * as X from` in index files) are
- * all it needs. The examples are written to files under node_modules/.cache (never tracked by git),
- * each importing `nn-ts`, which a generated tsconfig maps to ./src/index.ts; then `tsc` checks them all
- * in one run, and any error is reported at the line of the source file the example came from.
+ * declaration, `/** … *\/` right above it, `export * from`, `export * as X from` and
+ * `export { a, type B } from` in index files) are all it needs. The examples are generated under
+ * node_modules/.cache (never tracked by git), checked by one `tsc` run and run by
+ * scripts/docs-runtime.ts; any failure is reported at the line of the source file it came from.
  *
- * Flags: `--check` fails when docs/api.md is not up to date instead of rewriting it (for CI).
+ * Flags: `--check` fails when docs/api.md is not up to date instead of rewriting it (for CI);
+ * `--only <text>` type-checks and runs only the examples whose source path contains the text (and leaves
+ * api.md alone); `--no-run` only type-checks.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Pattern } from './docs-runtime.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const SRC_INDEX = join(ROOT, 'src', 'index.ts')
 const API_MD = join(ROOT, 'docs', 'api.md')
 const CHECK_DIR = join(ROOT, 'node_modules', '.cache', 'nn-ts-docs')
+const RUNTIME = join(ROOT, 'scripts', 'docs-runtime.ts')
+
+/** The package's entry points: import name and source. */
+const ENTRIES = [
+  { name: 'nn-ts', file: join(ROOT, 'src', 'index.ts') },
+  { name: 'nn-ts/node', file: join(ROOT, 'src', 'node', 'index.ts') },
+  { name: 'nn-ts/viz', file: join(ROOT, 'src', 'viz', 'index.ts') },
+  { name: 'nn-ts/onnx', file: join(ROOT, 'src', 'onnx', 'index.ts') }
+] as const
+type EntryName = (typeof ENTRIES)[number]['name']
 
 // JSDoc
 
@@ -186,6 +230,9 @@ const DECLARATION = /(\/\*\*(?:(?!\*\/)[\s\S])*\*\/)?\s*(?:\/\/[^\n]*\n\s*)*^(ex
 const STAR = /^export\s+\*\s+from\s+'([^']+)'/gm
 const STAR_AS = /^export\s+\*\s+as\s+(\w+)\s+from\s+'([^']+)'/gm
 
+/** `export { a, type B, c as d } from './x.ts'` and `export type { … } from …`. */
+const NAMED = /^export\s+(type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/gm
+
 const modules = new Map<string, Module>()
 
 const loadModule = (file: string): Module => {
@@ -195,7 +242,9 @@ const loadModule = (file: string): Module => {
   // The file's first JSDoc is the module's own when it carries @since or is followed by imports or
   // re-exports; otherwise it documents the declaration right below it.
   const header = /^\s*(\/\*\*(?:(?!\*\/)[\s\S])*\*\/)\s*(\S+)/.exec(text)
-  const headerIsModule = header !== null && (/@since\b/.test(header[1] as string) || header[2] === 'import' || text.slice(header.index + header[0].length - (header[2] as string).length).startsWith('export *'))
+  const headerIsModule =
+    header !== null &&
+    (/@since\b/.test(header[1] as string) || header[2] === 'import' || /^export\s+(\*|(type\s+)?\{)/.test(text.slice(header.index + header[0].length - (header[2] as string).length)))
   const headerDoc = headerIsModule ? parseJsDoc((header as RegExpExecArray)[1] as string, 1) : emptyDoc
   const declarations: Declaration[] = []
   for (const m of text.matchAll(DECLARATION)) {
@@ -209,100 +258,176 @@ const loadModule = (file: string): Module => {
     declarations.push({ name, kind, file, line: lineAt(text, declStart), signature: signatureAt(text, declStart + 'export '.length, kind), doc })
   }
   for (const m of text.matchAll(STAR)) declarations.push(...loadModule(resolve(dirname(file), m[1] as string)).declarations)
+  for (const m of text.matchAll(NAMED)) {
+    const from = loadModule(resolve(dirname(file), m[3] as string))
+    for (const raw of (m[2] as string).split(',')) {
+      const [original, alias] = raw
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .map((s) => s.trim())
+      if (original === undefined || original === '') continue
+      const decl = from.declarations.find((d) => d.name === original)
+      // Not found: @internal where it is declared (so not public here either).
+      if (decl !== undefined) declarations.push({ ...decl, name: alias ?? original })
+    }
+  }
   const namespaces = [...text.matchAll(STAR_AS)].map((m) => ({ name: m[1] as string, module: loadModule(resolve(dirname(file), m[2] as string)) }))
   const mod: Module = { file, doc: headerDoc, declarations, namespaces }
   modules.set(file, mod)
   return mod
 }
 
-// the public surface, from src/index.ts
+// the public surface: four entry points, each with namespaces (`export * as`) and top-level names
 
 interface Namespace {
+  /** Dotted path as a user writes it after importing the entry, e.g. `Optim` or `TensorFile`. */
   readonly path: string
   readonly module: Module
 }
 
-const indexText = readFileSync(SRC_INDEX, 'utf8')
-const namespaces: Namespace[] = []
-const flatten = (path: string, module: Module): void => {
-  namespaces.push({ path, module })
-  for (const sub of module.namespaces) flatten(`${path}.${sub.name}`, sub.module)
+interface Entry {
+  readonly name: EntryName
+  readonly module: Module
+  readonly namespaces: ReadonlyArray<Namespace>
+  /** Names imported directly from the entry (`kernels`, `loadMnist`, `toOnnx`). */
+  readonly topLevel: ReadonlyArray<Declaration>
 }
-for (const m of indexText.matchAll(STAR_AS)) flatten(m[1] as string, loadModule(resolve(dirname(SRC_INDEX), m[2] as string)))
 
-/** Named re-exports at the top level (`export { kernels } from …`, `export type { Kernels } from …`). */
-const topLevel: Declaration[] = []
-for (const m of indexText.matchAll(/^export\s+(type\s+)?\{([^}]*)\}\s+from\s+'([^']+)'/gm)) {
-  const mod = loadModule(resolve(dirname(SRC_INDEX), m[3] as string))
-  for (const raw of (m[2] as string).split(',')) {
-    const name = raw.trim().split(/\s+as\s+/).pop()?.trim() ?? ''
-    const original = raw.trim().split(/\s+as\s+/)[0]?.trim() ?? ''
-    const decl = mod.declarations.find((d) => d.name === original)
-    if (name !== '' && decl !== undefined) topLevel.push({ ...decl, name })
+const entries: ReadonlyArray<Entry> = ENTRIES.map(({ name, file }) => {
+  const module = loadModule(file)
+  const namespaces: Namespace[] = []
+  const flatten = (path: string, m: Module): void => {
+    namespaces.push({ path, module: m })
+    for (const sub of m.namespaces) flatten(`${path}.${sub.name}`, sub.module)
   }
-}
-const indexDoc = parseJsDoc(/^\s*(\/\*\*(?:(?!\*\/)[\s\S])*\*\/)/.exec(indexText)?.[1] ?? '/** */', 1)
+  for (const sub of module.namespaces) flatten(sub.name, sub.module)
+  return { name, module, namespaces, topLevel: module.declarations }
+})
+
+/** Every public declaration, once, with the name a user writes (`Optim.adam`, `loadMnist`). */
+const publicDeclarations = ((): ReadonlyArray<{ readonly entry: EntryName; readonly qualified: string; readonly decl: Declaration }> => {
+  const seen = new Set<string>()
+  const out: Array<{ entry: EntryName; qualified: string; decl: Declaration }> = []
+  const add = (entry: EntryName, prefix: string, d: Declaration): void => {
+    const key = `${d.file}:${d.line}`
+    if (seen.has(key)) return
+    seen.add(key)
+    out.push({ entry, qualified: `${prefix}${d.name}`, decl: d })
+  }
+  for (const e of entries) {
+    for (const ns of e.namespaces) for (const d of ns.module.declarations) add(e.name, `${ns.path}.`, d)
+    for (const d of e.topLevel) add(e.name, '', d)
+  }
+  return out
+})()
 
 // api.md
 
 const VALUE_KINDS: ReadonlySet<Kind> = new Set(['const', 'function', 'let', 'class', 'enum'])
 
-const anchor = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2, … */
+const slugger = (): ((heading: string) => string) => {
+  const used = new Map<string, number>()
+  return (heading) => {
+    const base = heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-')
+    const n = used.get(base) ?? 0
+    used.set(base, n + 1)
+    return n === 0 ? base : `${base}-${n}`
+  }
+}
 
 const firstParagraph = (s: string): string => s.split(/\n\s*\n/)[0]?.replace(/\s*\n\s*/g, ' ').trim() ?? ''
 
-const renderDeclaration = (prefix: string, d: Declaration): string => {
-  const out = [`### ${prefix}${d.name}`, '', '```ts', `${d.signature}`, '```', '']
+const renderDeclaration = (level: string, prefix: string, d: Declaration): string[] => {
+  const out = [`${level} ${prefix}${d.name}`, '', '```ts', `${d.signature}`, '```', '']
   if (d.doc.summary !== '') out.push(d.doc.summary, '')
   else out.push('_No documentation._', '')
   for (const ex of d.doc.examples) out.push('Example:', '', '```ts', ex.code, '```', '')
   out.push(`<sub>${relative(ROOT, d.file)}:${d.line}${d.doc.tags.has('category') ? ` · ${d.doc.tags.get('category')}` : ''}</sub>`, '')
-  return out.join('\n')
+  return out
+}
+
+/** A group of declarations: functions and constants first, then a list of the types and their examples. */
+const renderDeclarations = (level: string, prefix: string, title: string, declarations: ReadonlyArray<Declaration>): string[] => {
+  const out: string[] = []
+  const values = declarations.filter((d) => VALUE_KINDS.has(d.kind))
+  const types = declarations.filter((d) => !VALUE_KINDS.has(d.kind))
+  for (const d of values) out.push(...renderDeclaration(level, prefix, d))
+  if (types.length > 0) {
+    out.push(`${level} Types in ${title}`, '')
+    for (const d of types) out.push(`- \`${d.signature}\`${d.doc.summary !== '' ? ` — ${firstParagraph(d.doc.summary)}` : ''}`)
+    out.push('')
+    for (const d of types.filter((t) => t.doc.examples.length > 0)) out.push(...renderDeclaration(level, prefix, d))
+  }
+  return out
 }
 
 const apiMarkdown = (): string => {
-  const out: string[] = [
+  const body: string[] = []
+  for (const e of entries) {
+    body.push(`## ${e.name}`, '')
+    if (e.module.doc.summary !== '') body.push(e.module.doc.summary, '')
+    for (const ex of e.module.doc.examples) body.push('Example:', '', '```ts', ex.code, '```', '')
+    body.push(`<sub>${relative(ROOT, e.module.file)}</sub>`, '')
+    if (e.topLevel.length > 0) body.push(...renderDeclarations('###', '', `${e.name}`, e.topLevel))
+    for (const ns of e.namespaces) {
+      body.push(`### ${ns.path}`, '')
+      if (ns.module.doc.summary !== '') body.push(ns.module.doc.summary, '')
+      body.push(`<sub>${relative(ROOT, ns.module.file)}</sub>`, '')
+      body.push(...renderDeclarations('####', `${ns.path}.`, ns.path, ns.module.declarations))
+    }
+  }
+  // Anchors in document order (GitHub numbers repeated headings), for the table of contents.
+  const slug = slugger()
+  slug('nn-ts API')
+  slug('Contents')
+  const anchors = new Map<string, string>()
+  let entry = ''
+  for (const line of body) {
+    const h = /^(#{2,4}) (.*)$/.exec(line)
+    if (h === null) continue
+    const anchor = slug(h[2] as string)
+    if (h[1] === '##') entry = h[2] as string
+    anchors.set(`${entry}|${h[2]}`, anchor)
+  }
+  const contents: string[] = []
+  for (const e of entries) {
+    contents.push(`- [${e.name}](#${anchors.get(`${e.name}|${e.name}`)})`)
+    for (const ns of e.namespaces) contents.push(`  - [${ns.path}](#${anchors.get(`${e.name}|${ns.path}`)})`)
+  }
+  const core = entries[0] as Entry
+  const out = [
     '# nn-ts API',
     '',
     '<!-- Generated by `npm run docs` from the JSDoc in src/. Do not edit by hand. -->',
     '',
-    firstParagraph(indexDoc.summary),
+    firstParagraph(core.module.doc.summary),
     '',
-    'Every namespace below is imported from the package root, e.g. `import { Layers, Train } from \'nn-ts\'`. Functions and',
-    'constants come first in each namespace, then types. Every example on this page is type-checked by `npm run docs`.',
+    'One section per entry point; each namespace is imported from its entry, e.g. `import { Layers, Train } from \'nn-ts\'`',
+    'or `import { loadMnist } from \'nn-ts/node\'`. Functions and constants come first, then types. Every example on this',
+    'page runs under `npm test`, and the values its comments show are checked (see scripts/docs.ts).',
     '',
     '## Contents',
     '',
-    ...namespaces.map((n) => `- [${n.path}](#${anchor(n.path)})`),
-    ...(topLevel.length > 0 ? ['- [Top-level exports](#top-level-exports)'] : []),
-    ''
+    ...contents,
+    '',
+    ...body
   ]
-  for (const ns of namespaces) {
-    const values = ns.module.declarations.filter((d) => VALUE_KINDS.has(d.kind))
-    const types = ns.module.declarations.filter((d) => !VALUE_KINDS.has(d.kind))
-    out.push(`## ${ns.path}`, '')
-    if (ns.module.doc.summary !== '') out.push(ns.module.doc.summary, '')
-    out.push(`<sub>${relative(ROOT, ns.module.file)}</sub>`, '')
-    for (const d of values) out.push(renderDeclaration(`${ns.path}.`, d))
-    if (types.length > 0) {
-      out.push(`#### Types in ${ns.path}`, '')
-      for (const d of types) out.push(`- \`${d.signature}\`${d.doc.summary !== '' ? ` — ${firstParagraph(d.doc.summary)}` : ''}`)
-      out.push('')
-      for (const d of types.filter((t) => t.doc.examples.length > 0)) out.push(renderDeclaration(`${ns.path}.`, d))
-    }
-  }
-  if (topLevel.length > 0) {
-    out.push('## Top-level exports', '')
-    for (const d of topLevel) out.push(renderDeclaration('', d))
-  }
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`
 }
 
-// example checking
+// the examples
+
+type Group = 'core' | 'node' | 'viz' | 'onnx'
 
 interface Snippet {
   readonly id: string
   readonly source: string
+  /** Line of `source` the snippet's first line is on. */
   readonly line: number
   readonly what: string
   readonly code: string
@@ -310,54 +435,477 @@ interface Snippet {
 
 const snippets: Snippet[] = []
 const seen = new Set<string>()
-const addDeclarationExamples = (owner: string, d: Declaration): void => {
-  d.doc.examples.forEach((ex, i) => {
-    const key = `${d.file}:${ex.line}`
-    if (seen.has(key)) return
-    seen.add(key)
-    snippets.push({ id: `${owner}.${d.name}.${i}`, source: d.file, line: ex.line, what: `${owner}.${d.name}`, code: ex.code })
-  })
+const addSnippet = (s: Snippet): void => {
+  const key = `${s.source}:${s.line}`
+  if (seen.has(key)) return
+  seen.add(key)
+  snippets.push(s)
 }
-for (const ns of namespaces) {
-  ns.module.declarations.forEach((d) => addDeclarationExamples(ns.path, d))
-  ns.module.doc.examples.forEach((ex, i) =>
-    snippets.push({ id: `${ns.path}.module.${i}`, source: ns.module.file, line: ex.line, what: `${ns.path} (module)`, code: ex.code })
-  )
-}
-topLevel.forEach((d) => addDeclarationExamples('nn-ts', d))
-indexDoc.examples.forEach((ex, i) => snippets.push({ id: `index.${i}`, source: SRC_INDEX, line: ex.line, what: 'src/index.ts', code: ex.code }))
+const addExamples = (what: string, source: string, doc: Doc): void =>
+  doc.examples.forEach((ex, i) => addSnippet({ id: `${what}.${i}`, source, line: ex.line, what, code: ex.code }))
 
-// ```ts blocks of README.md and docs/*.md (api.md is generated from the sources checked above).
-// ```ts nocheck skips one.
-const DOCS = join(ROOT, 'docs')
-const guides = [
-  join(ROOT, 'README.md'),
-  ...(existsSync(DOCS) ? readdirSync(DOCS).filter((f) => f.endsWith('.md') && f !== 'api.md').map((f) => join(DOCS, f)) : [])
-].filter((file) => existsSync(file))
-{
-  for (const file of guides) {
-    const name = basename(file)
-    const text = readFileSync(file, 'utf8')
-    let k = 0
-    for (const m of text.matchAll(/^```(ts|typescript)([^\n]*)\n([\s\S]*?)^```/gm)) {
-      if ((m[2] as string).includes('nocheck')) continue
-      snippets.push({ id: `${name}.${k++}`, source: file, line: lineAt(text, m.index ?? 0) + 1, what: `${name} block ${k}`, code: m[3] as string })
-    }
+for (const e of entries) {
+  addExamples(e.name, e.module.file, e.module.doc)
+  for (const d of e.topLevel) addExamples(`${e.name} ${d.name}`, d.file, d.doc)
+  for (const ns of e.namespaces) {
+    addExamples(`${ns.path} (module)`, ns.module.file, ns.module.doc)
+    for (const d of ns.module.declarations) addExamples(`${ns.path}.${d.name}`, d.file, d.doc)
   }
 }
 
-const HEADER_LINES = 2
+// Every other @example in src/ (on internal helpers, on modules no entry re-exports as a namespace).
+const sourceFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sourceFiles(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []))
+for (const file of sourceFiles(join(ROOT, 'src')).sort()) {
+  const text = readFileSync(file, 'utf8')
+  for (const m of text.matchAll(/\/\*\*(?:(?!\*\/)[\s\S])*\*\//g)) {
+    if (!m[0].includes('@example')) continue
+    const doc = parseJsDoc(m[0], lineAt(text, m.index ?? 0))
+    addExamples(`${relative(ROOT, file)}:${lineAt(text, m.index ?? 0)}`, file, doc)
+  }
+}
 
-const checkSnippets = (): { ok: boolean; report: string } => {
+// ```ts blocks of README.md and docs/*.md (api.md is generated from the sources above). ```ts nocheck
+// marks a block that is not a program (a signature shown as text): neither checked nor run.
+const DOCS = join(ROOT, 'docs')
+const guides = [join(ROOT, 'README.md'), ...(existsSync(DOCS) ? readdirSync(DOCS).filter((f) => f.endsWith('.md') && f !== 'api.md').map((f) => join(DOCS, f)) : [])].filter(
+  (file) => existsSync(file)
+)
+for (const file of guides) {
+  const name = basename(file)
+  const text = readFileSync(file, 'utf8')
+  let k = 0
+  for (const m of text.matchAll(/^```(ts|typescript)([^\n]*)\n([\s\S]*?)^```/gm)) {
+    if ((m[2] as string).includes('nocheck')) continue
+    k++
+    addSnippet({ id: `${name}.${k}`, source: file, line: lineAt(text, m.index ?? 0) + 1, what: `${name} block ${k}`, code: m[3] as string })
+  }
+}
+
+/** The process an example runs in: the entry points it imports, `nn-ts/node` first (it starts a thread). */
+const groupOf = (code: string): Group => {
+  const imports = [...code.matchAll(/(?:from\s+|import\s*\(\s*)'nn-ts(?:\/(\w+))?'/g)].map((m) => m[1] ?? 'core')
+  for (const g of ['node', 'viz', 'onnx'] as const) if (imports.includes(g)) return g
+  return 'core'
+}
+
+// value comments (the convention is described at the top of this file)
+
+/** A literal value comment parsed into a pattern, with where it stopped. */
+const parseLiteral = (text: string): { pattern: Pattern; end: number } | undefined => {
+  let i = 0
+  const ws = (): void => {
+    while (i < text.length && /\s/.test(text[i] as string)) i++
+  }
+  const value = (): Pattern | undefined => {
+    ws()
+    const rest = text.slice(i)
+    if (rest.startsWith('…')) {
+      i++
+      return { t: 'any' }
+    }
+    const num = /^(≈\s*)?([+-]?(?:0[xX][0-9a-fA-F]+|(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d+)(?:[eE][+-]?\d+)?|Infinity|NaN))(…)?/.exec(rest)
+    if (num !== null && !/^[\w$]/.test(rest.slice(num[0].length))) {
+      i += num[0].length
+      const mode = num[1] !== undefined ? 'rounded' : num[3] !== undefined ? 'truncated' : 'exact'
+      if (mode !== 'exact' && /Infinity|NaN|0x/i.test(num[2] as string)) return undefined
+      return { t: 'num', text: (num[2] as string).replace(/_/g, '').replace(/^\+/, ''), mode }
+    }
+    const word = /^(true|false|null|undefined)(?![\w$])/.exec(rest)
+    if (word !== null) {
+      i += word[0].length
+      return word[1] === 'undefined' ? { t: 'undefined' } : { t: 'lit', v: word[1] === 'null' ? null : word[1] === 'true' }
+    }
+    if (rest.startsWith("'") || rest.startsWith('"')) return str()
+    const typed = /^((?:Uint8|Uint8Clamped|Int8|Uint16|Int16|Uint32|Int32|Float32|Float64)Array)(?:\(\d+\))?\s*(?=\[)/.exec(rest)
+    if (typed !== null) {
+      i += typed[0].length
+      const arr = array()
+      return arr === undefined ? undefined : { ...arr, ctor: typed[1] as string }
+    }
+    if (rest.startsWith('[')) return array()
+    if (rest.startsWith('{')) return object()
+    return undefined
+  }
+  const str = (): Extract<Pattern, { t: 'str' }> | undefined => {
+    const quote = text[i] as string
+    let out = ''
+    for (i++; i < text.length; i++) {
+      const c = text[i] as string
+      if (c === quote) {
+        i++
+        return { t: 'str', v: out }
+      }
+      if (c === '\\') {
+        const n = text[++i]
+        const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0' }
+        if (n === 'u') {
+          out += String.fromCharCode(Number.parseInt(text.slice(i + 1, i + 5), 16))
+          i += 4
+        } else out += n === undefined ? '' : (simple[n] ?? n)
+        continue
+      }
+      out += c
+    }
+    return undefined
+  }
+  const array = (): Extract<Pattern, { t: 'arr' }> | undefined => {
+    i++ // [
+    const items: Pattern[] = []
+    let rest = false
+    for (;;) {
+      ws()
+      if (text[i] === ']') {
+        i++
+        return { t: 'arr', items, rest }
+      }
+      if (rest) return undefined // `…` only last
+      const v = value()
+      if (v === undefined) return undefined
+      if (v.t === 'any') rest = true
+      else items.push(v)
+      ws()
+      if (text[i] === ',') i++
+      else if (text[i] !== ']') return undefined
+    }
+  }
+  const object = (): Extract<Pattern, { t: 'obj' }> | undefined => {
+    i++ // {
+    const entries: Array<readonly [string, Pattern]> = []
+    let rest = false
+    for (;;) {
+      ws()
+      if (text[i] === '}') {
+        i++
+        return { t: 'obj', entries, rest }
+      }
+      if (rest) return undefined
+      if (text[i] === '…') {
+        i++
+        rest = true
+      } else {
+        let key: string
+        const ident = /^[A-Za-z_$][\w$]*|^\d+/.exec(text.slice(i))
+        if (ident !== null) {
+          key = ident[0]
+          i += key.length
+        } else if (text[i] === "'" || text[i] === '"') {
+          const s = str()
+          if (s === undefined) return undefined
+          key = s.v
+        } else return undefined
+        ws()
+        if (text[i] !== ':') return undefined
+        i++
+        const v = value()
+        if (v === undefined) return undefined
+        entries.push([key, v])
+      }
+      ws()
+      if (text[i] === ',') i++
+      else if (text[i] !== '}') return undefined
+    }
+  }
+  const pattern = value()
+  return pattern === undefined ? undefined : { pattern, end: i }
+}
+
+type ValueComment =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'expression'; readonly expression: string }
+  | { readonly kind: 'literal'; readonly pattern: Pattern; readonly text: string }
+  | { readonly kind: 'ambiguous'; readonly text: string }
+
+/** What a trailing comment says: an expression (`=> e`), a literal, prose, or a literal followed by something else. */
+const valueComment = (comment: string): ValueComment => {
+  const text = comment.trim()
+  if (text.startsWith('=>')) return { kind: 'expression', expression: text.slice(2).trim() }
+  const parsed = parseLiteral(text)
+  if (parsed === undefined) return { kind: 'none' }
+  const after = text.slice(parsed.end)
+  if (after.trim() === '' || /^\s*[:;,(—–]/.test(after) || /^\s+-\s/.test(after)) return { kind: 'literal', pattern: parsed.pattern, text: text.slice(0, parsed.end).trim() }
+  return { kind: 'ambiguous', text }
+}
+
+interface Line {
+  /** The line without its trailing `//` comment (right-trimmed). */
+  readonly code: string
+  readonly comment: string | undefined
+  /** At statement level: not inside a string, a template or brackets other than block braces, and balanced. */
+  readonly statementLevel: boolean
+}
+
+/**
+ * Splits a snippet into lines and finds, for each, its trailing comment and whether it sits at statement
+ * level. A small scanner: strings, templates, comments and brackets (a `{` opens a block after `)`, `=>`,
+ * `else`, `try`, `finally`, `do`, `;`, `}` or at the start; otherwise an object). Regular expression
+ * literals are not recognised (none of the examples has one with a quote or bracket in it).
+ */
+const scanLines = (code: string): Line[] => {
+  const stack: string[] = [] // '{b' block, '{o' object, '(', '[', '`' template, '${' template hole
+  let quote: string | undefined
+  let blockComment = false
+  let clean = '' // the code so far without comments and string contents, to classify `{`
+  const lines: Line[] = []
+  for (const text of code.split('\n')) {
+    const startLevel = quote === undefined && !blockComment && stack.every((s) => s === '{b')
+    const startDepth = stack.length
+    let minDepth = stack.length
+    let commentAt: number | undefined
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string
+      const top = stack[stack.length - 1]
+      if (blockComment) {
+        if (c === '*' && text[i + 1] === '/') {
+          blockComment = false
+          i++
+        }
+        continue
+      }
+      if (quote !== undefined) {
+        if (c === '\\') i++
+        else if (c === quote) quote = undefined
+        continue
+      }
+      if (top === '`') {
+        if (c === '\\') i++
+        else if (c === '`') stack.pop()
+        else if (c === '$' && text[i + 1] === '{') {
+          stack.push('${')
+          i++
+        }
+        minDepth = Math.min(minDepth, stack.length)
+        continue
+      }
+      if (c === '/' && text[i + 1] === '/') {
+        commentAt = i
+        break
+      }
+      if (c === '/' && text[i + 1] === '*') {
+        blockComment = true
+        i++
+        continue
+      }
+      if (c === "'" || c === '"') {
+        quote = c
+        clean += c
+        continue
+      }
+      if (c === '`') {
+        stack.push('`')
+        clean += c
+        continue
+      }
+      if (c === '{') {
+        const before = clean.trimEnd()
+        const block =
+          before === '' ||
+          /(\)|=>|;|\}|\b(else|try|finally|do))$/.test(before) ||
+          (before.endsWith('{') && stack[stack.length - 1] === '{b') ||
+          (startLevel && text.slice(0, i).trim() === '' && !/[=,(:?[]$/.test(before))
+        stack.push(block ? '{b' : '{o')
+      } else if (c === '(' || c === '[') stack.push(c)
+      else if (c === '}' || c === ')' || c === ']') {
+        stack.pop()
+        minDepth = Math.min(minDepth, stack.length)
+      }
+      clean += c
+    }
+    if (quote !== undefined && !text.endsWith('\\')) quote = undefined // a string never spans lines
+    clean += '\n'
+    const codePart = (commentAt === undefined ? text : text.slice(0, commentAt)).trimEnd()
+    lines.push({
+      code: codePart,
+      comment: commentAt === undefined ? undefined : text.slice(commentAt + 2),
+      statementLevel: startLevel && minDepth >= startDepth && stack.length === startDepth && quote === undefined && !blockComment && stack.every((s) => s === '{b')
+    })
+  }
+  return lines
+}
+
+/** Splits `s` at top-level commas (outside brackets and strings). */
+const splitTopLevel = (s: string): string[] => {
+  const parts: string[] = []
+  let depth = 0
+  let quote: string | undefined
+  let from = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] as string
+    if (quote !== undefined) {
+      if (c === '\\') i++
+      else if (c === quote) quote = undefined
+    } else if (c === "'" || c === '"' || c === '`') quote = c
+    else if ('([{'.includes(c)) depth++
+    else if (')]}'.includes(c)) depth--
+    else if (c === ',' && depth === 0) {
+      parts.push(s.slice(from, i))
+      from = i + 1
+    }
+  }
+  parts.push(s.slice(from))
+  return parts
+}
+
+/** The end of the balanced parenthesis that opens at `open`. */
+const closingParen = (s: string, open: number): number => {
+  let depth = 0
+  let quote: string | undefined
+  for (let i = open; i < s.length; i++) {
+    const c = s[i] as string
+    if (quote !== undefined) {
+      if (c === '\\') i++
+      else if (c === quote) quote = undefined
+    } else if (c === "'" || c === '"' || c === '`') quote = c
+    else if (c === '(') depth++
+    else if (c === ')' && --depth === 0) return i
+  }
+  return -1
+}
+
+/** A line ending so continues on the next; a line starting so continues the one before. */
+const CONTINUES_AFTER = /(?:[,([{=+\-*/%?:&|^<]|=>|\b(?:return|typeof|await|new|in|of|instanceof))$/
+const CONTINUES_BEFORE = /^(?:\.(?!\.\.)|\?\.|\?\?|[?:+*/%&|^=<>]|-(?!-))/
+const NOT_AN_EXPRESSION = /^(?:import|export\s+(?:type|interface|default|\{|\*)|type\s|interface\s|function\b|async\s+function\b|class\s|abstract\s|declare\s|enum\s|return\b|throw\b|for\b|while\b|do\b|switch\b|case\b|default\b|else\b|try\b|catch\b|finally\b|break\b|continue\b|[{}@]|\/\/|\/\*)/
+
+interface Transformed {
+  readonly code: string
+  readonly noRun: string | undefined
+  readonly errors: ReadonlyArray<string>
+}
+
+/** Rewrites the value comments of a snippet into checks, line for line (line numbers stay the same). */
+const transformSnippet = (s: Snippet): Transformed => {
+  const lines = scanLines(s.code)
+  const errors: string[] = []
+  let noRun: string | undefined
+  const codeLines = lines.map((l, i) => ({ ...l, i })).filter((l) => l.code.trim() !== '')
+  const out = lines.map((line, i) => {
+    const where = `${relative(ROOT, s.source)}:${s.line + i}`
+    const directive = /^\s*docs:\s*no-run\b\s*(.*)$/.exec(line.comment ?? '')
+    if (directive !== null) {
+      if ((directive[1] as string).trim() === '') errors.push(`${where}: \`// docs: no-run\` needs a reason after it`)
+      noRun = (directive[1] as string).trim()
+      return lineText(line)
+    }
+    if (line.comment === undefined || line.code.trim() === '') return lineText(line)
+    const value = valueComment(line.comment)
+    if (value.kind === 'none') return lineText(line)
+    const k = codeLines.findIndex((l) => l.i === i)
+    const previous = codeLines[k - 1]
+    const next = codeLines[k + 1]
+    const code = line.code.trim().replace(/;$/, '')
+    const indent = /^\s*/.exec(line.code)?.[0] ?? ''
+    const eligible =
+      line.statementLevel &&
+      !NOT_AN_EXPRESSION.test(code) &&
+      (previous === undefined || !CONTINUES_AFTER.test(previous.code.trim()) || previous.code.trim().endsWith('{')) &&
+      (next === undefined || !CONTINUES_BEFORE.test(next.code.trim()))
+    if (!eligible) {
+      if (value.kind === 'expression') errors.push(`${where}: a \`// =>\` comment must end a complete statement on one line`)
+      return lineText(line)
+    }
+    // `[a].map(…)` or `(a)` after a line without `;` continues that line's expression: not what it shows.
+    if (/^[[(`]/.test(code) && previous !== undefined && !/[;{}]$/.test(previous.code.trim()))
+      return fail(errors, `${where}: a line starting with \`${code[0]}\` continues the line before (no semicolon there): name the value first`, line)
+    if (value.kind === 'ambiguous')
+      return fail(errors, `${where}: the comment \`// ${value.text}\` starts like a value but goes on; write \`// => <expression>\`, or put prose after \`:\` or \`(\``, line)
+    const checkCall = (actual: string): string =>
+      value.kind === 'expression'
+        ? `__doc.same((${actual}), (${value.expression}), ${JSON.stringify(where)}, ${JSON.stringify(value.expression)})`
+        : `__doc.check((${actual}), ${JSON.stringify(value.pattern)}, ${JSON.stringify(where)}, ${JSON.stringify(value.text)})`
+    const declaration = /^(?:export\s+)?(?:const|let|var)\s+(?:([A-Za-z_$][\w$]*)|\[\s*([A-Za-z_$][\w$]*)\s*\]|\{\s*([A-Za-z_$][\w$]*)\s*\})\s*[:=]/.exec(code)
+    if (declaration !== null) return `${indent}${code}; ${checkCall(declaration[1] ?? declaration[2] ?? (declaration[3] as string))};`
+    if (/^(?:export\s+)?(?:const|let|var)\s/.test(code)) return fail(errors, `${where}: a value comment on a declaration needs exactly one name to check`, line)
+    if (/^if\s*\(/.test(code)) {
+      const close = closingParen(code, code.indexOf('('))
+      const body = code.slice(close + 1).trim()
+      if (close < 0 || body === '' || body.startsWith('{') || (next !== undefined && /^else\b/.test(next.code.trim())))
+        return fail(errors, `${where}: write \`if (condition) value // comment\` on one line, without an else`, line)
+      return `${indent}if (${code.slice(code.indexOf('(') + 1, close)}) ${checkCall(body)}; else __doc.taken(${JSON.stringify(where)});`
+    }
+    const log = /^console\.log\((.*)\)$/.exec(code)
+    if (log !== null && closingParen(code, code.indexOf('(')) === code.length - 1) {
+      const args = splitTopLevel(log[1] as string)
+      if (args.length !== 1) return fail(errors, `${where}: the value comment of a console.log with ${args.length} arguments is ambiguous; log one value`, line)
+      return `${indent}${checkCall(args[0] as string)};`
+    }
+    return `${indent}${checkCall(code)};`
+  })
+  return { code: out.join('\n'), noRun, errors }
+}
+
+const lineText = (line: Line): string => (line.comment === undefined ? line.code : `${line.code} //${line.comment}`)
+
+const fail = (errors: string[], message: string, line: Line): string => {
+  errors.push(message)
+  return lineText(line)
+}
+
+// generating, type-checking and running the examples
+
+/** Lines the generated file has before the example's first line. */
+const HEADER_LINES = 3
+
+interface Generated {
+  readonly snippet: Snippet
+  readonly file: string
+  readonly group: Group
+  readonly noRun: string | undefined
+}
+
+/** `'nn-ts/…'` as a path relative to the generated files (tsx applies no tsconfig paths under node_modules). */
+const entrySpecifiers = new Map<string, string>(ENTRIES.map((e) => [e.name, relative(CHECK_DIR, e.file).split('\\').join('/')]))
+/** Entry names, and relative specifiers (an example of an internal module importing it), as paths from CHECK_DIR. */
+const rewriteImports = (code: string, source: string): string =>
+  code.replace(/((?:from\s+|import\s*\(\s*)')(nn-ts(?:\/\w+)?|\.\.?\/[^']*)'/g, (all, head: string, name: string) => {
+    const path = name.startsWith('.') ? relative(CHECK_DIR, resolve(dirname(source), name)).split('\\').join('/') : entrySpecifiers.get(name)
+    return path === undefined ? all : `${head}${path}'`
+  })
+
+const generate = (selected: ReadonlyArray<Snippet>): { generated: Generated[]; errors: string[] } => {
   rmSync(CHECK_DIR, { recursive: true, force: true })
   mkdirSync(CHECK_DIR, { recursive: true })
-  const byFile = new Map<string, Snippet>()
-  snippets.forEach((s, i) => {
-    const file = `ex${String(i).padStart(3, '0')}_${s.id.replace(/[^\w.-]+/g, '_')}.ts`
-    byFile.set(file, s)
+  // The folder is under node_modules, which ends the root package.json's scope: say again that .ts here is ESM.
+  writeFileSync(join(CHECK_DIR, 'package.json'), '{ "type": "module" }\n')
+  const runtime = relative(CHECK_DIR, RUNTIME).split('\\').join('/')
+  const errors: string[] = []
+  const generated = selected.map((s, i) => {
+    const file = join(CHECK_DIR, `ex${String(i).padStart(3, '0')}_${s.id.replace(/[^\w.-]+/g, '_').slice(0, 80)}.ts`)
+    const t = transformSnippet(s)
+    errors.push(...t.errors)
     // `export {}` makes every example its own module, so top-level names never clash between examples.
-    writeFileSync(join(CHECK_DIR, file), `// ${relative(ROOT, s.source)}:${s.line} ${s.what}\nexport {}\n${s.code}\n`)
+    writeFileSync(file, `// ${relative(ROOT, s.source)}:${s.line} ${s.what}\nimport * as __doc from '${runtime}'\nexport {}\n${rewriteImports(t.code, s.source)}\n`)
+    return { snippet: s, file, group: groupOf(s.code), noRun: t.noRun }
   })
+  return { generated, errors }
+}
+
+interface Outcome {
+  readonly ok: boolean
+  readonly report: string
+}
+
+const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> =>
+  new Promise((done, failed) => {
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.on('error', failed)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      done({ status, stdout, stderr, timedOut })
+    })
+  })
+
+const typeCheck = async (generated: ReadonlyArray<Generated>): Promise<Outcome> => {
+  const byFile = new Map(generated.map((g) => [basename(g.file), g.snippet]))
   const base = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> }
   const tsconfig = {
     compilerOptions: {
@@ -365,57 +913,118 @@ const checkSnippets = (): { ok: boolean; report: string } => {
       // Examples show a value and stop; unused names are the point, not a mistake.
       noUnusedLocals: false,
       noUnusedParameters: false,
-      paths: { 'nn-ts': [relative(CHECK_DIR, SRC_INDEX)] }
+      paths: Object.fromEntries(ENTRIES.map((e) => [e.name, [relative(CHECK_DIR, e.file)]]))
     },
-    // The docs script is checked with the examples: the project's tsconfig does not include scripts/.
-    files: [...byFile.keys(), relative(CHECK_DIR, fileURLToPath(import.meta.url))]
+    // The docs scripts are checked with the examples: the project's tsconfig does not include scripts/.
+    files: [...byFile.keys(), relative(CHECK_DIR, fileURLToPath(import.meta.url)), relative(CHECK_DIR, RUNTIME)]
   }
   writeFileSync(join(CHECK_DIR, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc')
-  const result = spawnSync(tsc, ['--noEmit', '-p', join(CHECK_DIR, 'tsconfig.json')], { encoding: 'utf8', cwd: ROOT })
-  if (result.error !== undefined) throw result.error
-  const output = `${result.stdout}${result.stderr}`
-  const lines = output.split('\n').filter((l) => l.trim() !== '')
+  const result = await run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['--noEmit', '-p', join(CHECK_DIR, 'tsconfig.json')], 600_000)
+  const specifierNames = new Map([...entrySpecifiers].flatMap(([name, path]) => [[path, name], [path.replace(/\.ts$/, ''), name]]))
+  const lines = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l.trim() !== '')
   const mapped = lines.map((l) => {
     const m = /^(?:.*[\\/])?(ex\d{3}_[^(]+\.ts)\((\d+),(\d+)\): (.*)$/.exec(l)
     if (m === null) return l
     const s = byFile.get(m[1] as string)
     if (s === undefined) return l
-    return `${relative(ROOT, s.source)}:${s.line + Number(m[2]) - 1 - HEADER_LINES}:${m[3]} (${s.what}): ${m[4]}`
+    const message = (m[4] as string).replace(/"([^"]+)"/g, (all, p: string) => (specifierNames.has(p) ? `"${specifierNames.get(p)}"` : all))
+    return `${relative(ROOT, s.source)}:${s.line + Number(m[2]) - 1 - HEADER_LINES}:${m[3]} (${s.what}): ${message}`
   })
   return { ok: result.status === 0, report: mapped.join('\n') }
 }
 
+/** Runs one group's examples in one process; a failure names the example's file and line. */
+const runGroup = async (group: Group, generated: ReadonlyArray<Generated>): Promise<Outcome> => {
+  const jobs = generated.map((g) => ({ id: g.snippet.id, file: g.file, source: relative(ROOT, g.snippet.source), line: g.snippet.line, headerLines: HEADER_LINES }))
+  const list = join(CHECK_DIR, `run-${group}.json`)
+  writeFileSync(list, JSON.stringify(jobs, null, 1))
+  const result = await run(join(ROOT, 'node_modules', '.bin', 'tsx'), [RUNTIME, list], 300_000)
+  const failures: string[] = []
+  const finished = new Set<string>()
+  let running: string | undefined
+  for (const l of result.stdout.split('\n')) {
+    if (!l.startsWith('{')) continue
+    const event = JSON.parse(l) as { start?: string; done?: string; fail?: string; message?: string }
+    if (event.start !== undefined) running = event.start
+    if (event.done !== undefined) finished.add(event.done)
+    if (event.fail !== undefined) {
+      finished.add(event.fail)
+      const g = generated.find((x) => x.snippet.id === event.fail)
+      failures.push(`${event.message ?? ''}${g === undefined ? '' : ` (${g.snippet.what})`}`)
+    }
+  }
+  if (finished.size < jobs.length) {
+    const g = generated.find((x) => x.snippet.id === running)
+    const where = g === undefined ? 'before the first example' : `in ${relative(ROOT, g.snippet.source)}:${g.snippet.line} (${g.snippet.what})`
+    failures.push(`the ${group} examples' process ${result.timedOut ? 'timed out' : `exited with ${result.status}`} ${where}:\n${result.stderr.split('\n').slice(-15).join('\n')}`)
+  }
+  return { ok: failures.length === 0, report: failures.join('\n') }
+}
+
 // main
 
-const main = (): number => {
+const argument = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag)
+  return i < 0 ? undefined : process.argv[i + 1]
+}
+
+const main = async (): Promise<number> => {
   const checkOnly = process.argv.includes('--check')
-  const api = apiMarkdown()
-  const values = namespaces.flatMap((n) => n.module.declarations.filter((d) => VALUE_KINDS.has(d.kind)).map((d) => `${n.path}.${d.name}`))
-  const undocumented = namespaces.flatMap((n) => n.module.declarations.filter((d) => VALUE_KINDS.has(d.kind) && d.doc.summary === '').map((d) => `${n.path}.${d.name}`))
+  const noRun = process.argv.includes('--no-run')
+  const only = argument('--only')
   let failed = false
-  if (checkOnly) {
-    const current = existsSync(API_MD) ? readFileSync(API_MD, 'utf8') : ''
-    if (current !== api) {
-      console.error('docs/api.md is out of date: run `npm run docs`.')
-      failed = true
+  const started = performance.now()
+  if (only === undefined) {
+    const api = apiMarkdown()
+    if (checkOnly) {
+      const current = existsSync(API_MD) ? readFileSync(API_MD, 'utf8') : ''
+      if (current !== api) {
+        console.error('docs/api.md is out of date: run `npm run docs`.')
+        failed = true
+      }
+    } else {
+      mkdirSync(dirname(API_MD), { recursive: true })
+      writeFileSync(API_MD, api)
+      console.log(`wrote ${relative(ROOT, API_MD)}: ${entries.length} entry points, ${entries.reduce((n, e) => n + e.namespaces.length, 0)} namespaces, ${publicDeclarations.length} exports`)
     }
-  } else {
-    mkdirSync(dirname(API_MD), { recursive: true })
-    writeFileSync(API_MD, api)
-    console.log(`wrote ${relative(ROOT, API_MD)}: ${namespaces.length} namespaces, ${values.length} functions and constants`)
   }
-  if (undocumented.length > 0) console.warn(`no JSDoc summary (${undocumented.length}): ${undocumented.join(', ')}`)
-  const { ok, report } = checkSnippets()
-  if (ok) {
-    console.log(`type-checked ${snippets.length} examples (src/ @example blocks, README.md and docs/*.md ts blocks)`)
-    rmSync(CHECK_DIR, { recursive: true, force: true })
-  } else {
-    console.error(`examples that do not type-check:\n${report}`)
-    console.error(`(generated files kept in ${relative(ROOT, CHECK_DIR)})`)
+  const missing = publicDeclarations.filter((p) => p.decl.doc.examples.length === 0)
+  if (missing.length > 0) {
+    console.error(
+      `exports without an @example (${missing.length} of ${publicDeclarations.length}):\n${missing.map((p) => `  ${relative(ROOT, p.decl.file)}:${p.decl.line} ${p.entry} ${p.qualified}`).join('\n')}`
+    )
     failed = true
   }
+  const selected = only === undefined ? snippets : snippets.filter((s) => relative(ROOT, s.source).includes(only))
+  const { generated, errors } = generate(selected)
+  if (errors.length > 0) {
+    console.error(`value comments that cannot be checked:\n${errors.map((e) => `  ${e}`).join('\n')}`)
+    failed = true
+  }
+  const groups = (['core', 'node', 'viz', 'onnx'] as const).map((group) => ({ group, examples: generated.filter((g) => g.group === group && g.noRun === undefined) }))
+  const [checked, ...ran] = await Promise.all([
+    typeCheck(generated),
+    ...(noRun ? [] : groups.filter((g) => g.examples.length > 0).map((g) => runGroup(g.group, g.examples)))
+  ])
+  const seconds = ((performance.now() - started) / 1000).toFixed(1)
+  if (checked === undefined || !checked.ok) {
+    console.error(`examples that do not type-check:\n${checked?.report ?? ''}`)
+    failed = true
+  }
+  const runFailures = ran.filter((r) => !r.ok)
+  if (runFailures.length > 0) {
+    console.error(`examples that fail when run:\n${runFailures.map((r) => r.report).join('\n')}`)
+    failed = true
+  }
+  const skipped = generated.filter((g) => g.noRun !== undefined)
+  const counts = groups.map((g) => `${g.examples.length} ${g.group}`).join(', ')
+  console.log(
+    `${generated.length} examples type-checked${noRun ? '' : `, ${generated.length - skipped.length} run (${counts})`} in ${seconds} s` +
+      (skipped.length > 0 ? `; not run: ${skipped.map((g) => `${relative(ROOT, g.snippet.source)}:${g.snippet.line} (${g.noRun})`).join('; ')}` : '')
+  )
+  if (failed) console.error(`(generated files kept in ${relative(ROOT, CHECK_DIR)})`)
+  else rmSync(CHECK_DIR, { recursive: true, force: true })
   return failed ? 1 : 0
 }
 
-process.exitCode = main()
+process.exitCode = await main()

@@ -24,10 +24,11 @@ import { errorText, fsReason } from '../io/fsReason.ts'
  * The MNIST training and test sets: inputs `[n, 784]` float32 in [0, 1], 10 classes.
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Data } from 'nn-ts'
- * import type { Mnist } from 'nn-ts/node'
- * declare const mnist: Mnist
- * Data.size(mnist.train) // 60000
+ * import { type Mnist, loadMnist } from 'nn-ts/node'
+ * const mnist: E.Either<Data.DataError, Mnist> = loadMnist()()
+ * if (E.isRight(mnist)) Data.size(mnist.right.test) // 10000
  */
 export interface Mnist {
   readonly train: Dataset
@@ -40,6 +41,7 @@ export interface Mnist {
  * @example
  * import { type MnistFiles, mnistFiles } from 'nn-ts/node'
  * const files: MnistFiles = mnistFiles('/data/mnist')
+ * files.testImages // '/data/mnist/t10k-images-idx3-ubyte'
  */
 export interface MnistFiles {
   readonly trainImages: string
@@ -176,10 +178,17 @@ const INTEGER_DTYPES: ReadonlyArray<IdxDType> = ['uint8', 'int8', 'int16', 'int3
  * (wrong kind of file, count mismatch, label out of range, non-finite value).
  * @category loaders
  * @example
- * import { loadLabelledIdx } from 'nn-ts/node'
+ * import { writeFileSync } from 'node:fs'
  * import * as E from 'fp-ts/lib/Either.js'
- * const result = loadLabelledIdx('digits-images.idx', 'digits-labels.idx', 10)() // run the IO
- * if (E.isLeft(result)) console.error(result.left.message)
+ * import { Data } from 'nn-ts'
+ * import { loadLabelledIdx } from 'nn-ts/node'
+ * // Two 2×2 images and their labels, as IDX files.
+ * writeFileSync('images.idx', Data.encodeIdx({ dtype: 'uint8', shape: [2, 2, 2], data: [0, 255, 255, 0, 51, 0, 0, 51] }))
+ * writeFileSync('labels.idx', Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [1, 0] }))
+ * const digits = loadLabelledIdx('images.idx', 'labels.idx', 2)() // run the IO
+ * if (E.isRight(digits)) digits.right.inputs // [[0, 1, 1, 0], [0.2, 0, 0, 0.2]]
+ * const missing = loadLabelledIdx('nothing.idx', 'labels.idx')()
+ * if (E.isLeft(missing)) missing.left.message // 'cannot read nothing.idx: …'
  */
 export const loadLabelledIdx = (imagesPath: string, labelsPath: string, classes?: number): IOE.IOEither<DataError, Dataset> =>
   loadPair(imagesPath, labelsPath, {

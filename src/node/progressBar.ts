@@ -6,7 +6,16 @@
  */
 import type { Progress } from '../train/fit.ts'
 
-/** The part of a Node writable stream the bar uses. @category model */
+/**
+ * The part of a Node writable stream the bar uses.
+ * @category model
+ * @example
+ * import { type ProgressStream, progressBar } from 'nn-ts/node'
+ * const log: string[] = []
+ * const file: ProgressStream = { write: (text) => log.push(text), isTTY: false } // a log file: no redrawing
+ * progressBar(file).epochEnd('epoch 1/1  train loss 0.1')
+ * log // ['epoch 1/1  train loss 0.1\n']
+ */
 export interface ProgressStream {
   readonly write: (text: string) => unknown
   readonly isTTY?: boolean

@@ -52,8 +52,10 @@ const requestedThreads = (): number => {
  * are the same either way, bit for bit.
  * @category constructors
  * @example
- * import { useThreads } from 'nn-ts/node'
- * useThreads() // true on a machine with two or more cores
+ * import { availableParallelism } from 'node:os'
+ * import { useThreads } from 'nn-ts/node' // importing it has called useThreads() already
+ * const env = process.env
+ * useThreads() // => availableParallelism() >= 2 && env['NN_TS_THREADS'] !== '1' && env['NN_TS_BACKEND'] !== 'reference'
  */
 export const useThreads = (): boolean =>
   requestedThreads() >= 2 && E.isRight(wasm) && kernels === wasm.right && wasm.right.startThreads(spawnNodeWorker)

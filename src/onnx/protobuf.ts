@@ -24,8 +24,8 @@ const TWO_64 = 1n << 64n
  * (ten bytes), which is how protobuf encodes a negative `int64` such as ONNX's `axis = -1`.
  * @category encoders
  * @example
- * import { Onnx } from 'nn-ts'
- * Onnx.Protobuf.varint(300) // Uint8Array [0xac, 0x02]
+ * import { varint } from './protobuf.ts' // internal: the encoder nn-ts/onnx writes models with
+ * varint(300) // Uint8Array [0xac, 0x02]
  */
 export const varint = (value: number | bigint): Bytes => {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new RangeError(`protobuf varint: not a safe integer: ${value}`)
@@ -78,8 +78,9 @@ export const string = (field: number, value: string): Bytes => bytes(field, new 
  * An embedded message: the concatenation of its fields, length-delimited.
  * @category encoders
  * @example
- * import { Onnx } from 'nn-ts'
- * const opset = Onnx.Protobuf.message(8, [Onnx.Protobuf.string(1, ''), Onnx.Protobuf.int(2, 13)])
+ * import { int, message, string } from './protobuf.ts'
+ * const opset = message(8, [string(1, ''), int(2, 13)]) // field 8: { field 1: '', field 2: 13 }
+ * opset // Uint8Array [0x42, 4, 0x0a, 0, 0x10, 13]
  */
 export const message = (field: number, fields: ReadonlyArray<Bytes>): Bytes => bytes(field, concat(fields))
 

@@ -8,10 +8,24 @@
  * @since 0.1.0
  */
 
-/** @category model */
+/**
+ * The element type: `float32` for training, `float64` for gradient checks.
+ * @category model
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * const dtype: Tensor.DType = 'float64'
+ * Tensor.zeros([2], dtype).data // Float64Array [0, 0]
+ */
 export type DType = 'float32' | 'float64'
 
-/** @category model */
+/**
+ * The typed array behind a tensor, one per dtype.
+ * @category model
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * const data: Tensor.Data = Tensor.vector([1, 2]).data
+ * data // Float32Array [1, 2]
+ */
 export type Data = Float32Array | Float64Array
 
 /**
@@ -28,7 +42,14 @@ export interface Tensor {
   readonly data: Data
 }
 
-/** Thrown by kernels and layers when shapes do not fit; names the place and both shapes. */
+/**
+ * Thrown by kernels and layers when shapes do not fit; names the place and both shapes.
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor } from 'nn-ts'
+ * const r = E.tryCatch(() => Tensor.fromArray([2, 2], [1, 2, 3]), (e) => e)
+ * if (E.isLeft(r) && r.left instanceof Tensor.ShapeError) r.left.message // 'Tensor.fromArray: expected shape 4 values for shape [2, 2], got [3]'
+ */
 export class ShapeError extends Error {
   constructor(
     readonly where: string,
@@ -42,7 +63,14 @@ export class ShapeError extends Error {
 
 // constructors
 
-/** Number of elements a shape holds. @category utils */
+/**
+ * Number of elements a shape holds.
+ * @category utils
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.sizeOf([100, 784]) // 78400
+ * Tensor.sizeOf([]) // 1: a scalar
+ */
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
 
 /** A zero-filled typed array of the given dtype (for kernels and constructors only). @internal */
@@ -57,6 +85,10 @@ const checkShape = (shape: readonly number[]): void => {
 /**
  * Wraps a typed array the caller gives up. The array must not be written to afterwards.
  * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * const t = Tensor.fromData([2], new Float64Array([0.5, 1.5]))
+ * t.dtype // 'float64': from the array type
  */
 export const fromData = (shape: readonly number[], data: Data): Tensor => {
   checkShape(shape)
@@ -71,7 +103,8 @@ export const fromData = (shape: readonly number[], data: Data): Tensor => {
  * @category constructors
  * @example
  * import { Tensor } from 'nn-ts'
- * Tensor.fromArray([2, 3], [1, 2, 3, 4, 5, 6], 'float64')
+ * const t = Tensor.fromArray([2, 3], [1, 2, 3, 4, 5, 6], 'float64')
+ * t // [[1, 2, 3], [4, 5, 6]]
  */
 export const fromArray = (shape: readonly number[], values: ArrayLike<number>, dtype: DType = 'float32'): Tensor => {
   checkShape(shape)
@@ -98,11 +131,23 @@ export const fromRows = (rows: ReadonlyArray<ReadonlyArray<number>>, dtype: DTyp
   return fromArray([rows.length, cols], rows.flat(), dtype)
 }
 
-/** A vector `[n]`. @category constructors */
+/**
+ * A vector `[n]`.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.vector([1, 2, 3]).shape // [3]
+ */
 export const vector = (values: ReadonlyArray<number>, dtype: DType = 'float32'): Tensor =>
   fromArray([values.length], values, dtype)
 
-/** Every element equal to `value`. @category constructors */
+/**
+ * Every element equal to `value`.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.full([2, 2], 7) // [[7, 7], [7, 7]]
+ */
 export const full = (shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor => {
   checkShape(shape)
   const data = alloc(dtype, sizeOf(shape))
@@ -110,24 +155,56 @@ export const full = (shape: readonly number[], value: number, dtype: DType = 'fl
   return { shape: [...shape], dtype, data }
 }
 
-/** A zero-filled tensor. @category constructors */
+/**
+ * A zero-filled tensor.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.zeros([1, 3], 'float64') // [[0, 0, 0]]
+ */
 export const zeros = (shape: readonly number[], dtype: DType = 'float32'): Tensor => full(shape, 0, dtype)
 
-/** A scalar as a 0-d tensor. @category constructors */
+/**
+ * A scalar as a 0-d tensor.
+ * @category constructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * const s = Tensor.scalar(2.5)
+ * s.shape // []
+ * Tensor.item(s) // 2.5
+ */
 export const scalar = (value: number, dtype: DType = 'float64'): Tensor => fromArray([], [value], dtype)
 
 // destructors
 
-/** A plain-number copy of the values. @category destructors */
+/**
+ * A plain-number copy of the values.
+ * @category destructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.toArray(Tensor.fromRows([[1, 2], [3, 4]])) // [1, 2, 3, 4]
+ */
 export const toArray = (t: Tensor): number[] => Array.from(t.data)
 
-/** A `[rows, cols]` tensor as nested arrays. @category destructors */
+/**
+ * A `[rows, cols]` tensor as nested arrays.
+ * @category destructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.toRows(Tensor.fromArray([2, 2], [1, 2, 3, 4])) // [[1, 2], [3, 4]]
+ */
 export const toRows = (t: Tensor): number[][] => {
   const [rows, cols] = matrixDims(t, 'Tensor.toRows')
   return Array.from({ length: rows }, (_, i) => Array.from(t.data.subarray(i * cols, (i + 1) * cols)))
 }
 
-/** The single value of a one-element tensor. @category destructors */
+/**
+ * The single value of a one-element tensor.
+ * @category destructors
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.item(Tensor.vector([42])) // 42
+ */
 export const item = (t: Tensor): number => {
   if (t.data.length !== 1) throw new ShapeError('Tensor.item', 'one element', t.shape)
   return t.data[0] as number
@@ -135,23 +212,54 @@ export const item = (t: Tensor): number => {
 
 // utils
 
-/** `[rows, cols]` of a rank-2 tensor, or a ShapeError naming `where`. @category utils */
+/**
+ * `[rows, cols]` of a rank-2 tensor, or a ShapeError naming `where`.
+ * @category utils
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.matrixDims(Tensor.zeros([100, 784]), 'input') // [100, 784]
+ */
 export const matrixDims = (t: Tensor, where: string): [number, number] => {
   if (t.shape.length !== 2) throw new ShapeError(where, '[rows, cols]', t.shape)
   return [t.shape[0] as number, t.shape[1] as number]
 }
 
-/** Whether two shapes are equal, dimension by dimension. @category utils */
+/**
+ * Whether two shapes are equal, dimension by dimension.
+ * @category utils
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.sameShape([2, 3], [2, 3]) // true
+ * Tensor.sameShape([2, 3], [3, 2]) // false
+ */
 export const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i])
 
-/** The same values under another shape with as many elements (shares no memory). @category combinators */
+/**
+ * The same values under another shape with as many elements (shares no memory).
+ * @category combinators
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.reshape(Tensor.vector([1, 2, 3, 4]), [2, 2]) // [[1, 2], [3, 4]]
+ */
 export const reshape = (t: Tensor, shape: readonly number[]): Tensor => fromArray(shape, t.data, t.dtype)
 
-/** The same values in another dtype. @category combinators */
+/**
+ * The same values in another dtype.
+ * @category combinators
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.cast(Tensor.vector([0.1]), 'float64').data[0] // 0.10000000149011612: float32's 0.1, widened exactly
+ */
 export const cast = (t: Tensor, dtype: DType): Tensor => (t.dtype === dtype ? t : fromArray(t.shape, t.data, dtype))
 
-/** Rows `start` (inclusive) to `end` (exclusive) of a rank ≥ 1 tensor. @category combinators */
+/**
+ * Rows `start` (inclusive) to `end` (exclusive) of a rank ≥ 1 tensor.
+ * @category combinators
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.sliceRows(Tensor.fromRows([[1], [2], [3]]), 1, 3) // [[2], [3]]
+ */
 export const sliceRows = (t: Tensor, start: number, end: number): Tensor => {
   const rows = t.shape[0] ?? 0
   if (start < 0 || end > rows || start > end) throw new ShapeError('Tensor.sliceRows', `0 ≤ ${start} ≤ ${end} ≤ rows`, t.shape)
@@ -159,7 +267,13 @@ export const sliceRows = (t: Tensor, start: number, end: number): Tensor => {
   return fromArray([end - start, ...t.shape.slice(1)], t.data.subarray(start * rowSize, end * rowSize), t.dtype)
 }
 
-/** Gathers the rows at `indices`, in that order. @category combinators */
+/**
+ * Gathers the rows at `indices`, in that order.
+ * @category combinators
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.gatherRows(Tensor.fromRows([[1], [2], [3]]), [2, 0, 2]) // [[3], [1], [3]]
+ */
 export const gatherRows = (t: Tensor, indices: ArrayLike<number>): Tensor => {
   const rows = t.shape[0] ?? 0
   const rowSize = sizeOf(t.shape.slice(1))
@@ -172,7 +286,15 @@ export const gatherRows = (t: Tensor, indices: ArrayLike<number>): Tensor => {
   return { shape: [indices.length, ...t.shape.slice(1)], dtype: t.dtype, data }
 }
 
-/** A copy of `t` with element `index` (row-major) replaced by `value`. @category combinators */
+/**
+ * A copy of `t` with element `index` (row-major) replaced by `value`.
+ * @category combinators
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * const t = Tensor.vector([1, 2, 3])
+ * Tensor.withElement(t, 1, 9) // [1, 9, 3]
+ * t // [1, 2, 3]: unchanged
+ */
 export const withElement = (t: Tensor, index: number, value: number): Tensor => {
   if (!(index >= 0 && index < t.data.length)) throw new ShapeError('Tensor.withElement', `index in [0, ${t.data.length})`, [index])
   const data = alloc(t.dtype, t.data.length)
@@ -181,11 +303,26 @@ export const withElement = (t: Tensor, index: number, value: number): Tensor => 
   return { shape: t.shape, dtype: t.dtype, data }
 }
 
-/** Exact equality of shape, dtype and every value. @category utils */
+/**
+ * Exact equality of shape, dtype and every value.
+ * @category utils
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.equals(Tensor.vector([1, 2]), Tensor.vector([1, 2])) // true
+ * Tensor.equals(Tensor.vector([1, 2]), Tensor.vector([1, 2], 'float64')) // false: another dtype
+ * Tensor.equals(Tensor.vector([0]), Tensor.vector([-0])) // false: bit for bit
+ */
 export const equals = (a: Tensor, b: Tensor): boolean =>
   a.dtype === b.dtype && sameShape(a.shape, b.shape) && a.data.every((v, i) => Object.is(v, b.data[i]))
 
-/** Whether every element is finite (not NaN, not ±Infinity). @category utils */
+/**
+ * Whether every element is finite (not NaN, not ±Infinity).
+ * @category utils
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.isFinite(Tensor.vector([1, 2])) // true
+ * Tensor.isFinite(Tensor.vector([1, NaN])) // false
+ */
 export const isFinite = (t: Tensor): boolean => (t.data instanceof Float32Array ? allFinite32(t.data) : allFinite64(t.data))
 
 // `x·0` is 0 for a finite `x` and NaN for NaN or ±Infinity, and NaN survives every sum, so the sums are
@@ -220,7 +357,13 @@ const allFinite64 = (d: Float64Array): boolean => {
   return a0 + a1 + a2 + a3 === 0
 }
 
-/** Shape as text, e.g. `[100, 784]`. @category utils */
+/**
+ * Shape as text, e.g. `[100, 784]`.
+ * @category utils
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * Tensor.showShape([100, 784]) // '[100, 784]'
+ */
 export const showShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`
 
 /**

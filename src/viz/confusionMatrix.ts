@@ -10,7 +10,15 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { TopLevelSpec } from 'vega-lite'
 import { FONT, renderSvg } from './render.ts'
 
-/** Counts (rows: true class, columns: predicted class) and the heatmap. @category model */
+/**
+ * Counts (rows: true class, columns: predicted class) and the heatmap.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { type ConfusionMatrix, confusionMatrix } from 'nn-ts/viz'
+ * const cm: E.Either<Error, ConfusionMatrix> = await confusionMatrix([0, 1, 1], [0, 1, 0], 2)()
+ * if (E.isRight(cm)) cm.right.counts // [[1, 0], [1, 1]]
+ */
 export interface ConfusionMatrix {
   readonly counts: number[][]
   readonly svg: string
@@ -25,8 +33,8 @@ const checkClass = (what: string, v: number, i: number, classes: number): void =
  * the arrays differ in length or hold something that is not a class.
  * @category constructors
  * @example
- * import { Viz } from 'nn-ts'
- * Viz.confusionCounts([0, 1, 1], [0, 1, 0], 2) // [[1, 0], [1, 1]]
+ * import { confusionCounts } from 'nn-ts/viz'
+ * confusionCounts([0, 1, 1], [0, 1, 0], 2) // [[1, 0], [1, 1]]: one 1 predicted as 0
  */
 export const confusionCounts = (labels: ReadonlyArray<number>, predictions: ReadonlyArray<number>, classes: number): number[][] => {
   if (!Number.isInteger(classes) || classes <= 0) throw new RangeError(`confusionMatrix: classes must be a positive integer, got ${classes}`)
@@ -46,6 +54,10 @@ export const confusionCounts = (labels: ReadonlyArray<number>, predictions: Read
 /**
  * The Vega-Lite spec of the heatmap for given counts.
  * @category constructors
+ * @example
+ * import { confusionMatrixSpec } from 'nn-ts/viz'
+ * const spec = confusionMatrixSpec([[5, 1], [0, 4]], ['cat', 'dog'])
+ * spec.title // { text: 'Confusion matrix', offset: 12, subtitle: '9 of 10 correct (90.00%)' }
  */
 export const confusionMatrixSpec = (counts: ReadonlyArray<ReadonlyArray<number>>, classNames?: ReadonlyArray<string>): TopLevelSpec => {
   const name = (c: number): string => classNames?.[c] ?? String(c)
@@ -99,8 +111,12 @@ export const confusionMatrixSpec = (counts: ReadonlyArray<ReadonlyArray<number>>
  * class numbers). Bad input (different lengths, a label outside `[0, classes)`) is a `Left`.
  * @category renderers
  * @example
- * import { Viz } from 'nn-ts'
- * const cm = Viz.confusionMatrix([0, 1, 2, 2], [0, 2, 2, 2], 3) // TaskEither<Error, { counts, svg }>
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { confusionMatrix } from 'nn-ts/viz'
+ * const cm = await confusionMatrix([0, 1, 2, 2], [0, 2, 2, 2], 3)()
+ * if (E.isRight(cm)) cm.right.counts // [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
+ * const bad = await confusionMatrix([0, 3], [0, 1], 3)()
+ * if (E.isLeft(bad)) bad.left.message // 'confusionMatrix: labels[1] = 3 is not a class in [0, 3)'
  */
 export const confusionMatrix = (
   labels: ReadonlyArray<number>,

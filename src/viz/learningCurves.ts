@@ -9,7 +9,14 @@ import type { TopLevelSpec } from 'vega-lite'
 import type { History } from '../train/fit.ts'
 import { type Chart, FONT, renderSvg } from './render.ts'
 
-/** One point of a curve in the chart's long-format data. @category model */
+/**
+ * One point of a curve in the chart's long-format data.
+ * @category model
+ * @example
+ * import { type CurvePoint, curvePoints } from 'nn-ts/viz'
+ * const points: ReadonlyArray<CurvePoint> = curvePoints({ trainLoss: [0.9], trainError: [0.3], valLoss: [NaN], valError: [NaN], seconds: [2] })
+ * points // [{ epoch: 1, metric: 'loss', split: 'train', value: 0.9 }, { epoch: 1, metric: 'error', split: 'train', value: 0.3 }]
+ */
 export interface CurvePoint {
   readonly epoch: number
   readonly metric: 'loss' | 'error'
@@ -22,8 +29,8 @@ export interface CurvePoint {
  * run without validation) are left out rather than drawn as gaps at infinity.
  * @category destructors
  * @example
- * import { Viz } from 'nn-ts'
- * Viz.curvePoints({ trainLoss: [0.9], trainError: [0.3], valLoss: [1], valError: [0.35], seconds: [2] }).length // 4
+ * import { curvePoints } from 'nn-ts/viz'
+ * curvePoints({ trainLoss: [0.9], trainError: [0.3], valLoss: [1], valError: [0.35], seconds: [2] }).length // 4
  */
 export const curvePoints = (history: History): ReadonlyArray<CurvePoint> => {
   const series: ReadonlyArray<readonly [ReadonlyArray<number>, CurvePoint['metric'], CurvePoint['split']]> = [
@@ -59,6 +66,11 @@ const panel = (metric: CurvePoint['metric'], title: string, yTitle: string, form
 /**
  * The Vega-Lite spec of the learning curves (for callers who want to restyle it before rendering).
  * @category constructors
+ * @example
+ * import { learningCurvesSpec } from 'nn-ts/viz'
+ * const history = { trainLoss: [0.9, 0.5], trainError: [0.3, 0.15], valLoss: [1, 0.6], valError: [0.35, 0.2], seconds: [2, 2] }
+ * const spec = { ...learningCurvesSpec(history), title: 'My run' } // restyle, then renderSvg(spec)
+ * spec.title // 'My run'
  */
 export const learningCurvesSpec = (history: History): TopLevelSpec => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -74,9 +86,11 @@ export const learningCurvesSpec = (history: History): TopLevelSpec => ({
  * Renders training/validation loss and training/validation error per epoch to SVG.
  * @category renderers
  * @example
- * import { Viz } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { learningCurves } from 'nn-ts/viz'
  * const history = { trainLoss: [0.9, 0.5], trainError: [0.3, 0.15], valLoss: [1, 0.6], valError: [0.35, 0.2], seconds: [2, 2] }
- * const chart = Viz.learningCurves(history) // TaskEither<Error, { svg }>
+ * const chart = await learningCurves(history)() // Either<Error, { svg }>
+ * if (E.isRight(chart)) chart.right.svg.includes('Loss per epoch') // true
  */
 export const learningCurves = (history: History): TE.TaskEither<Error, Chart> =>
   TE.map((svg: string) => ({ svg }))(renderSvg(learningCurvesSpec(history)))

@@ -10,7 +10,15 @@ import { requireOptional } from '../io/optionalPackage.ts'
 import { type Tensor, ShapeError, showShape } from '../tensor/Tensor.ts'
 import { type Canvas, GLYPH_HEIGHT, drawText, textWidth } from './pixelFont.ts'
 
-/** @category model */
+/**
+ * @category model
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * import { type GridOptions, misclassifiedGrid } from 'nn-ts/viz'
+ * const small: GridOptions = { side: 8, scale: 2, cols: 4, max: 16 } // images of 8×8 pixels drawn at 16×16
+ * const png = misclassifiedGrid(Tensor.zeros([2, 64]), [1, 2], [1, 3], small)
+ * png.length > 0 // true
+ */
 export interface GridOptions {
   /** At most this many tiles, in dataset order (default 64). */
   readonly max?: number
@@ -41,7 +49,13 @@ const wrap = (text: string, width: number): string[] =>
     return [...lines, word]
   }, [])
 
-/** Indices of the samples whose prediction differs from the label, in order. @category utils */
+/**
+ * Indices of the samples whose prediction differs from the label, in order.
+ * @category utils
+ * @example
+ * import { misclassifiedIndices } from 'nn-ts/viz'
+ * misclassifiedIndices([3, 5, 7], [3, 6, 1]) // [1, 2]
+ */
 export const misclassifiedIndices = (labels: ReadonlyArray<number>, predictions: ReadonlyArray<number>): number[] =>
   labels.flatMap((l, i) => (predictions[i] !== l ? [i] : []))
 
@@ -61,9 +75,11 @@ const fillRect = (c: Canvas, x: number, y: number, w: number, h: number, grey: n
  * Throws a `ShapeError` when `images`, `labels` and `predictions` do not describe the same samples.
  * @category renderers
  * @example
- * import { Tensor, Viz } from 'nn-ts'
+ * import { Tensor } from 'nn-ts'
+ * import { misclassifiedGrid } from 'nn-ts/viz'
  * const images = Tensor.zeros([2, 784])
- * const png = Viz.misclassifiedGrid(images, [3, 5], [3, 6], { max: 16, cols: 4 }) // one tile: 5→6
+ * const png = misclassifiedGrid(images, [3, 5], [3, 6], { max: 16, cols: 4 }) // one tile: 5→6
+ * png.subarray(1, 4) // Uint8Array [80, 78, 71]: 'PNG'
  */
 export const misclassifiedGrid = (
   images: Tensor,

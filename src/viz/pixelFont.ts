@@ -137,8 +137,8 @@ const TABLE: ReadonlyMap<string, ReadonlyArray<string>> = new Map(
  * The 8 × 5 bitmap of a character (row-major, `true` = ink); a hollow box when there is no glyph.
  * @category destructors
  * @example
- * import { Viz } from 'nn-ts'
- * Viz.PixelFont.glyph('7')[0] // [true, true, true, true, true]
+ * import { glyph } from './pixelFont.ts' // internal: the module nn-ts/viz draws its labels with
+ * glyph('7')[0] // [true, true, true, true, true]
  */
 export const glyph = (ch: string): ReadonlyArray<ReadonlyArray<boolean>> =>
   (TABLE.get(ch) ?? MISSING).map((r) => Array.from(r, (c) => c === '#'))
@@ -176,9 +176,10 @@ const fmt = (v: number): string => String(Math.round(v * 1000) / 1000)
  * size (the cap height is 0.7 of it, like a typical sans-serif).
  * @category renderers
  * @example
- * import { Viz } from 'nn-ts'
- * const d = Viz.PixelFont.textPath('0.25', { x: 10, y: 20, size: 10 })
+ * import { textPath } from './pixelFont.ts'
+ * const d = textPath('0.25', { x: 10, y: 20, size: 10 })
  * const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="60" height="30"><path d="${d}"/></svg>`
+ * d.startsWith('M') // true: one path of squares, no font needed
  */
 export const textPath = (text: string, at: { readonly x: number; readonly y: number; readonly size: number; readonly anchor?: Anchor }): string => {
   const s = (0.7 * at.size) / CAP_HEIGHT
@@ -246,8 +247,9 @@ const lengthAttr = (attrs: string, name: string, fontSize: number): number => {
  * transform, fill and opacity. The picture then needs no font at all.
  * @category renderers
  * @example
- * import { Viz } from 'nn-ts'
- * Viz.PixelFont.textToPaths('<svg xmlns="http://www.w3.org/2000/svg"><text x="5" y="20">42</text></svg>')
+ * import { textToPaths } from './pixelFont.ts'
+ * const svg = textToPaths('<svg xmlns="http://www.w3.org/2000/svg"><text x="5" y="20">42</text></svg>')
+ * svg.includes('<text') // false: the text is a path now
  */
 export const textToPaths = (svg: string): string =>
   svg.replace(/<text\b([^>]*?)(?:\/>|>([\s\S]*?)<\/text>)/g, (_m, attrs: string, body: string | undefined) => {

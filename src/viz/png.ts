@@ -12,7 +12,14 @@ import type * as ResvgModule from '@resvg/resvg-js'
 import { requireOptional } from '../io/optionalPackage.ts'
 import { textToPaths } from './pixelFont.ts'
 
-/** @category model */
+/**
+ * @category model
+ * @example
+ * import { type PngOptions, toPng } from 'nn-ts/viz'
+ * const options: PngOptions = { scale: 2, background: 'black', text: 'pixel' }
+ * const png = toPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', options)
+ * new DataView(png.buffer, png.byteOffset).getUint32(16) // 20: the PNG is 2 × 10 pixels wide
+ */
 export interface PngOptions {
   /** Pixels per SVG unit (default 1: the PNG has the SVG's width and height). */
   readonly scale?: number
@@ -35,6 +42,10 @@ const PROBE =
  * call rather than remembered (it takes ~5 ms), so fonts installed later are seen and no module state
  * is kept.
  * @category utils
+ * @example
+ * import { systemFontsDrawText } from 'nn-ts/viz'
+ * const fonts = systemFontsDrawText() // on a machine without fonts, false: toPng then draws text in its pixel font
+ * typeof fonts // 'boolean'
  */
 export const systemFontsDrawText = (): boolean => {
   const { Resvg } = resvg()
@@ -48,8 +59,9 @@ export const systemFontsDrawText = (): boolean => {
  * Renders an SVG document to PNG bytes.
  * @category renderers
  * @example
- * import { Viz } from 'nn-ts'
- * const png = Viz.toPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="4"/></svg>')
+ * import { toPng } from 'nn-ts/viz'
+ * const png = toPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle cx="5" cy="5" r="4"/></svg>')
+ * png.subarray(0, 8) // Uint8Array [137, 80, 78, 71, 13, 10, 26, 10]: the PNG signature
  */
 export const toPng = (svg: string, options: PngOptions = {}): Uint8Array => {
   const scale = options.scale ?? 1

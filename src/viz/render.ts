@@ -14,7 +14,16 @@ import type * as VegaLite from 'vega-lite'
 import type { TopLevelSpec } from 'vega-lite'
 import { importOptional } from '../io/optionalPackage.ts'
 
-/** A rendered chart. @category model */
+/**
+ * A rendered chart.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { type Chart, learningCurves } from 'nn-ts/viz'
+ * const history = { trainLoss: [0.9, 0.5], trainError: [0.3, 0.15], valLoss: [1, 0.6], valError: [0.35, 0.2], seconds: [2, 2] }
+ * const chart: E.Either<Error, Chart> = await learningCurves(history)()
+ * if (E.isRight(chart)) chart.right.svg.startsWith('<svg') // true
+ */
 export interface Chart {
   readonly svg: string
 }
@@ -24,6 +33,9 @@ export interface Chart {
  * missing (most Linux machines) it falls back to whatever font comes first, often a serif; naming the
  * usual sans-serif families first keeps the PNGs in a sans-serif wherever one is installed.
  * @category constants
+ * @example
+ * import { FONT } from 'nn-ts/viz'
+ * FONT.endsWith('sans-serif') // true: the generic family last, after the usual sans-serif fonts
  */
 export const FONT = 'Helvetica, Arial, DejaVu Sans, Liberation Sans, sans-serif'
 
@@ -33,12 +45,15 @@ const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
  * Renders a Vega-Lite spec to an SVG string.
  * @category renderers
  * @example
- * import { Viz } from 'nn-ts'
- * const svg = Viz.renderSvg({
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { renderSvg } from 'nn-ts/viz'
+ * const render = renderSvg({
  *   data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] },
  *   mark: 'line',
  *   encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } }
- * }) // TaskEither<Error, string>
+ * }) // a TaskEither: nothing is drawn until it runs
+ * const svg = await render()
+ * if (E.isRight(svg)) svg.right.startsWith('<svg') // true
  */
 export const renderSvg = (spec: TopLevelSpec): TE.TaskEither<Error, string> =>
   TE.tryCatch(async () => {

@@ -18,7 +18,20 @@ import { learningCurves } from './learningCurves.ts'
 import { type GridOptions, misclassifiedGrid } from './misclassifiedGrid.ts'
 import { toPng } from './png.ts'
 
-/** What a report shows: the per-epoch history, and predictions on an evaluation set. @category model */
+/**
+ * What a report shows: the per-epoch history, and predictions on an evaluation set.
+ * @category model
+ * @example
+ * import { Tensor } from 'nn-ts'
+ * import type { ReportInput } from 'nn-ts/viz'
+ * const input: ReportInput = {
+ *   history: { trainLoss: [0.9], trainError: [0.3], valLoss: [1], valError: [0.35], seconds: [2] },
+ *   labels: [1, 7],
+ *   predictions: [1, 1],
+ *   images: Tensor.zeros([2, 784]),
+ *   classes: 10 // else one more than the largest label or prediction: 8
+ * }
+ */
 export interface ReportInput {
   readonly history: History
   /** True classes of the evaluation samples. */
@@ -35,13 +48,28 @@ export interface ReportInput {
   readonly pngScale?: number
 }
 
-/** @category model */
+/**
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor } from 'nn-ts'
+ * import { type Report, writeReport } from 'nn-ts/viz'
+ * const history = { trainLoss: [0.9], trainError: [0.3], valLoss: [1], valError: [0.35], seconds: [2] }
+ * const report: E.Either<Error, Report> = await writeReport('report', { history, labels: [0], predictions: [0], images: Tensor.zeros([1, 784]) })()
+ * if (E.isRight(report)) report.right.files[0] // 'report/learning-curves.svg'
+ */
 export interface Report {
   /** Paths of the files written, in `dir`. */
   readonly files: ReadonlyArray<string>
 }
 
-/** File names a report writes. @category constants */
+/**
+ * File names a report writes.
+ * @category constants
+ * @example
+ * import { reportFiles } from 'nn-ts/viz'
+ * reportFiles // ['learning-curves.svg', 'learning-curves.png', 'confusion-matrix.svg', 'confusion-matrix.png', 'misclassified.png']
+ */
 export const reportFiles = ['learning-curves.svg', 'learning-curves.png', 'confusion-matrix.svg', 'confusion-matrix.png', 'misclassified.png'] as const
 
 const toError = E.toError
@@ -64,10 +92,13 @@ const writeAtomically =
  * `misclassified.png` into `dir` (created if missing).
  * @category effects
  * @example
- * import { Tensor, Viz } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor } from 'nn-ts'
+ * import { reportFiles, writeReport } from 'nn-ts/viz'
  * const history = { trainLoss: [0.9, 0.5], trainError: [0.3, 0.15], valLoss: [1, 0.6], valError: [0.35, 0.2], seconds: [2, 2] }
- * const write = Viz.writeReport('out/report', { history, labels: [1, 7], predictions: [1, 1], images: Tensor.zeros([2, 784]) })
- * // write: TaskEither<Error, { files }>; run it with `await write()`
+ * const write = writeReport('out/report', { history, labels: [1, 7], predictions: [1, 1], images: Tensor.zeros([2, 784]) })
+ * const report = await write() // renders, then writes the files
+ * if (E.isRight(report)) report.right.files // => reportFiles.map((name) => `out/report/${name}`)
  */
 export const writeReport = (dir: string, input: ReportInput): TE.TaskEither<Error, Report> => {
   const classes = input.classes ?? [...input.labels, ...input.predictions].reduce((m, c) => Math.max(m, c), 0) + 1
