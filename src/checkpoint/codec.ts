@@ -13,8 +13,7 @@ import type { Key } from '../random/Key.ts'
 import { type DType, type Tensor, alloc, fromData, showShape, sizeOf } from '../tensor/Tensor.ts'
 import type { TrainState } from '../train/step.ts'
 import { sha256Hex } from '../tensorfile/sha256.ts'
-import * as Trees from '../tree/Tree.ts'
-import { type Tree, isTensor } from '../tree/Tree.ts'
+import { type Path, type Tree, TreeError, isTensor, map as mapTree, showPath, zipWith } from '../tree/Tree.ts'
 
 // model
 
@@ -149,7 +148,7 @@ const tensorFromBytes = (shape: ReadonlyArray<number>, dtype: DType, bytes: Uint
 
 const encodeTensor = (x: Tensor): Json => ({ dtype: x.dtype, shape: [...x.shape], data: toBase64(littleEndianBytes(x)) })
 
-const encodeTree = (node: OptState): Json => Trees.map(node, (leaf) => (isTensor(leaf) ? encodeTensor(leaf) : encodeNumber(leaf))) as Json
+const encodeTree = (node: OptState): Json => mapTree(node, (leaf) => (isTensor(leaf) ? encodeTensor(leaf) : encodeNumber(leaf))) as Json
 
 /** JSON with no whitespace and sorted object keys: what the checksum is computed over. */
 const canonical = (v: unknown): string => {
@@ -235,11 +234,11 @@ export const encode = <P extends Tree, S extends Tree, O extends OptState>(c: Ch
 // decoding
 
 interface TreeFailure {
-  readonly at: Trees.Path
+  readonly at: Path
   readonly message: string
 }
 
-const fail = (at: Trees.Path, message: string): E.Either<TreeFailure, never> => E.left({ at, message })
+const fail = (at: Path, message: string): E.Either<TreeFailure, never> => E.left({ at, message })
 
 const TENSOR_FIELDS = ['dtype', 'shape', 'data'] as const
 
@@ -255,7 +254,7 @@ const deeperThan = (u: unknown, limit: number): boolean =>
 
 const isDim = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0
 
-const decodeTensor = (u: { readonly [key: string]: unknown }, at: Trees.Path): E.Either<TreeFailure, Tensor> => {
+const decodeTensor = (u: { readonly [key: string]: unknown }, at: Path): E.Either<TreeFailure, Tensor> => {
   const extra = Object.keys(u).find((k) => !(TENSOR_FIELDS as ReadonlyArray<string>).includes(k))
   if (extra !== undefined) return fail([...at, extra], `unexpected field in a tensor (a tensor has exactly dtype, shape and data)`)
   const { dtype, shape, data } = u
@@ -279,7 +278,7 @@ const decodeTensor = (u: { readonly [key: string]: unknown }, at: Trees.Path): E
  * A leaf from JSON: a tensor, or (where `numbers`) a number or a number escape; anything else is a
  * failure at its path.
  */
-const decodeLeaf = (u: unknown, at: Trees.Path, numbers: boolean): E.Either<TreeFailure, Tensor | number> => {
+const decodeLeaf = (u: unknown, at: Path, numbers: boolean): E.Either<TreeFailure, Tensor | number> => {
   const what = numbers ? 'a tensor, a number, a tuple or a record' : 'a tensor, a tuple or a record'
   if (typeof u === 'number') return numbers ? E.right(u) : fail(at, `expected ${what}, found number ${u} (params and layer state hold tensors only)`)
   if (typeof u === 'string') {
@@ -300,7 +299,7 @@ const isJsonLeaf = (u: unknown): boolean => !Array.isArray(u) && (typeof u !== '
 const decodeNode = (u: unknown, numbers: boolean): E.Either<TreeFailure, OptState> => {
   let failure: TreeFailure | undefined
   try {
-    const tree = Trees.map(
+    const tree = mapTree(
       u,
       (leaf, at) => {
         if (failure !== undefined) return 0
@@ -312,7 +311,7 @@ const decodeNode = (u: unknown, numbers: boolean): E.Either<TreeFailure, OptStat
     )
     return failure === undefined ? E.right(tree) : E.left(failure)
   } catch (e) {
-    if (!(e instanceof Trees.TreeError)) throw e
+    if (!(e instanceof TreeError)) throw e
     return fail(e.path, e.problem === 'tooDeep' ? `nested deeper than ${MAX_DEPTH} levels (the state of a network is a few levels deep)` : `expected a tree, found ${e.found}`)
   }
 }
@@ -322,7 +321,7 @@ const TreeIndex = new t.Type<number, number, unknown>('a tuple index', (u): u is
 
 /** The path of an io-ts context; a key under a tuple or array, or of a tree index, is an index. */
 const contextPath = (c: t.Context): string =>
-  Trees.showPath(
+  showPath(
     c.slice(1).map((entry, i) => {
       const parent = c[i]?.type
       return parent instanceof t.TupleType || parent instanceof t.ArrayType || entry.type === TreeIndex ? Number(entry.key) : entry.key
@@ -466,10 +465,10 @@ export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
  */
 const matchNode = (template: OptState, found: OptState, root: string): E.Either<CheckpointError, OptState> =>
   E.tryCatch(
-    () => Trees.zipWith([template, found], ([, f]) => f as Tensor | number),
+    () => zipWith([template, found], ([, f]) => f as Tensor | number),
     (e) => {
-      if (!(e instanceof Trees.TreeError)) throw e
-      const path = Trees.showPath([root, ...e.path])
+      if (!(e instanceof TreeError)) throw e
+      const path = showPath([root, ...e.path])
       return checkpointError(`${path}: expected ${e.expected}, found ${e.found}`, path)
     }
   )

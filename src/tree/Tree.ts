@@ -30,7 +30,7 @@ import { type Tensor, isFinite as tensorIsFinite, sameShape, showShape } from '.
  * @category model
  * @since 0.1.0
  * @example
- * import { type Optim, Tensor, type Tree } from 'nn-ts'
+ * import { Tensor, type Tree } from 'nn-ts'
  * const params: Tree.Tree = [{ W: Tensor.zeros([2, 3]), b: Tensor.zeros([3]) }, []]
  * const state: Tree.Tree<Tensor.Tensor | number> = { count: 0, mu: params }
  * const mask: Tree.Tree<boolean> = [{ W: true, b: false }, []]
