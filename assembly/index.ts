@@ -16,3 +16,4 @@ export function heapBase(): usize {
   return (__heap_base + 63) & ~(<usize>63)
 }
 export { scale, axpby, axpbySquare, adaptiveDirection, add, mul, relu, reluBackward } from './elementwise'
+export { sgdStep, momentumStep, emaMomentumStep, adamStep, rmsPropStep } from './optimizers'

@@ -300,6 +300,24 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
     )
   })
 
+  it('element-wise kernels over many chunks of the WebAssembly runner (16384 elements each) agree as on one', () => {
+    // The runner copies each chunk in, computes it and copies it out; an element depends only on the
+    // elements at its own index, so the bounds are those of the properties above (add, mul, relu and
+    // reluBackward round once in both backends: identical).
+    const axpbyUnderflow = (1 + 2 * (1 + U)) * ETA
+    for (const len of [16383, 16384, 16385, 3 * 16384 + 5]) {
+      const x = data(len, [len], 1)
+      const y = data(len + 1, [len], 1)
+      const X = abs64(x)
+      agree(`scale ${len}`, W.scale(x, 0.3), R.scale(x, 0.3), R.scale(X, 0.3).data, TOLERANCE, 2 * ETA)
+      agree(`axpby ${len}`, W.axpby(0.9, x, -0.1, y), R.axpby(0.9, x, -0.1, y), R.axpby(0.9, X, 0.1, abs64(y)).data, TOLERANCE, axpbyUnderflow)
+      identical(`add ${len}`, W.add(x, y), R.add(x, y))
+      identical(`mul ${len}`, W.mul(x, y), R.mul(x, y))
+      identical(`relu ${len}`, W.relu(x), R.relu(x))
+      identical(`reluBackward ${len}`, W.reluBackward(y, x), R.reluBackward(y, x))
+    }
+  })
+
   it('ReLU keeps NaN, maps −0 to 0 and has derivative 0 at 0, like Math.max and the HW1 convention', () => {
     const x = Tensor.fromArray([5], [Number.NaN, -0, 0, -2, 3])
     const d = Tensor.fromArray([5], [1, 1, 1, Number.NaN, 2])
@@ -429,7 +447,11 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
   })
 
   it('every kernel of the interface is covered by these laws', () => {
+    // The fused optimizer steps are pinned, on each backend, to the composed kernels they replace, bit
+    // for bit (laws/fusedOptim.law.test.ts); those agree across backends by the bounds above.
+    const fused = ['sgdStep', 'momentumStep', 'emaMomentumStep', 'adamStep', 'rmsPropStep']
     const covered = new Set([
+      ...fused,
       'name', 'matmul', 'matmulTransposeB', 'matmulTransposeA', 'affine', 'addRowVector', 'mulRowVector', 'rowSums', 'scaleRows',
       'columnSums', 'scale', 'add', 'mul', 'relu', 'reluBackward', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
       'softmaxRowsBackward', 'logSumExpRows', 'argmaxRows', 'sum', 'dot', 'concatColumns', 'sliceColumns'

@@ -51,6 +51,29 @@ export type OptState = Tree.Tree<Tensor | number>
 export interface GradientTransformation<S extends OptState> {
   readonly init: <T extends Tree.Tree>(params: T) => S
   readonly update: <T extends Tree.Tree>(grads: T, params: T) => State<S, T>
+  /**
+   * A fast path for `update` followed by `applyUpdates`, present only where it is that computation
+   * bit for bit (see `FusedStep`); `updateAndApply` uses it. The usual optimizers (`sgd`, `adam`, …)
+   * have one; a transformation written by hand needs none.
+   */
+  readonly fused?: FusedStep<S>
+}
+
+/**
+ * One pass per parameter leaf instead of one per step of a chain: `step(grads, params)` gives the new
+ * params `applyUpdates(params, updates)` and the next state, equal bit for bit to what `update` and
+ * `applyUpdates` give (a law checks each optimizer that has one, on both backends). It holds the
+ * `update` it replaces, and `updateAndApply` uses it only while the transformation's `update` is that
+ * one, so a copy with another `update` (`{ ...adam(1e-3), update: mine }`) never runs a stale fast path.
+ * @category model
+ * @example
+ * import { Optim } from 'nn-ts'
+ * const opt = Optim.adam(1e-3)
+ * opt.fused?.update === opt.update // true: the fast path belongs to this update
+ */
+export interface FusedStep<S extends OptState> {
+  readonly update: GradientTransformation<S>['update']
+  readonly step: <T extends Tree.Tree>(grads: T, params: T) => State<S, T>
 }
 
 /**
@@ -195,6 +218,28 @@ export const chain = <Ts extends ReadonlyArray<AnyTransformation>>(...ts: Ts): G
  */
 export const applyUpdates = <T extends Tree.Tree>(params: T, updates: T): T =>
   Tree.zipWith([params, updates], ([p, u]) => K.axpby(1, p, 1, u))
+
+/**
+ * The new params and the next state of one optimizer step: `update`, then `applyUpdates`; through
+ * the transformation's fused step when it has one for this `update` (the same result bit for bit, in
+ * one pass per leaf).
+ * @category utils
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * const params = { w: Tensor.vector([1, 2]) }
+ * const opt = Optim.sgd(0.5)
+ * const [next] = Optim.updateAndApply(opt)(params, params)(opt.init(params)) // { w: [0.5, 1] }
+ */
+export const updateAndApply =
+  <S extends OptState>(optimizer: GradientTransformation<S>) =>
+  <T extends Tree.Tree>(grads: T, params: T): State<S, T> => {
+    const fused = optimizer.fused
+    if (fused !== undefined && fused.update === optimizer.update) return fused.step(grads, params)
+    return (s) => {
+      const [updates, next] = optimizer.update(grads, params)(s)
+      return [applyUpdates(params, updates), next]
+    }
+  }
 
 /**
  * Zeros shaped (and typed) like `params`: the starting value of every moment.

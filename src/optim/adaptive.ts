@@ -40,6 +40,26 @@ export type AdamOptions = { readonly b1?: number; readonly b2?: number; readonly
  * const adam = Optim.chain(Optim.scaleByAdam({ b2: 0.99 }), Optim.scaleByLearningRate(1e-3))
  */
 export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<AdamState> => {
+  const { b1, k1, b2, k2, eps, epsRoot } = adamHyperParameters(options)
+  return {
+    init: (params) => ({ count: 0, mu: zerosLike(params), nu: zerosLike(params) }),
+    update: (grads) => (s) => {
+      const count = s.count + 1
+      const { c1, c2 } = adamCorrections(b1, b2, count)
+      const mu = Tree.zipWith([s.mu as typeof grads, grads], ([m, g]) => K.axpby(b1, m, k1, g))
+      const nu = Tree.zipWith([s.nu as typeof grads, grads], ([v, g]) => K.axpbySquare(b2, v, k2, g))
+      const updates = Tree.zipWith([mu, nu], ([m, v]) => K.adaptiveDirection(m, v, c1, c2, epsRoot, eps))
+      return [updates, { count, mu, nu }]
+    }
+  }
+}
+
+/**
+ * Adam's checked hyper-parameters with their defaults, and `k1 = 1 − b1`, `k2 = 1 − b2`: shared by
+ * `scaleByAdam` and the fused Adam step, so both compute with the same numbers.
+ * @internal
+ */
+export const adamHyperParameters = (options: AdamOptions) => {
   const b1 = options.b1 ?? 0.9
   const b2 = options.b2 ?? 0.999
   const eps = options.eps ?? 1e-8
@@ -48,22 +68,18 @@ export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<A
   assertInRange('scaleByAdam', 'b2', b2, 0, 1 - Number.EPSILON)
   assertFinite('scaleByAdam', 'eps', eps)
   assertFinite('scaleByAdam', 'epsRoot', epsRoot)
-  const k1 = 1 - b1
-  const k2 = 1 - b2
-  return {
-    init: (params) => ({ count: 0, mu: zerosLike(params), nu: zerosLike(params) }),
-    update: (grads) => (s) => {
-      const count = s.count + 1
-      // Bias corrections are per step, so they are two scalars, not a pass over the tensors.
-      const c1 = 1 / (1 - b1 ** count)
-      const c2 = 1 / (1 - b2 ** count)
-      const mu = Tree.zipWith([s.mu as typeof grads, grads], ([m, g]) => K.axpby(b1, m, k1, g))
-      const nu = Tree.zipWith([s.nu as typeof grads, grads], ([v, g]) => K.axpbySquare(b2, v, k2, g))
-      const updates = Tree.zipWith([mu, nu], ([m, v]) => K.adaptiveDirection(m, v, c1, c2, epsRoot, eps))
-      return [updates, { count, mu, nu }]
-    }
-  }
+  return { b1, k1: 1 - b1, b2, k2: 1 - b2, eps, epsRoot } as const
 }
+
+/**
+ * Adam's bias corrections `c1 = 1/(1 − b1ᵗ)`, `c2 = 1/(1 − b2ᵗ)` at step `t = count`: per step, so two
+ * scalars, not a pass over the tensors.
+ * @internal
+ */
+export const adamCorrections = (b1: number, b2: number, count: number): { readonly c1: number; readonly c2: number } => ({
+  c1: 1 / (1 - b1 ** count),
+  c2: 1 / (1 - b2 ** count)
+})
 
 /**
  * The running average of squared gradients.
@@ -83,11 +99,7 @@ export type RmsState = { readonly nu: Tree.Tree }
  * const rms = Optim.chain(Optim.scaleByRms({ decay: 0.99 }), Optim.scaleByLearningRate(1e-3))
  */
 export const scaleByRms = (options: { readonly decay?: number; readonly eps?: number } = {}): GradientTransformation<RmsState> => {
-  const decay = options.decay ?? 0.9
-  const eps = options.eps ?? 1e-8
-  assertInRange('scaleByRms', 'decay', decay, 0, 1 - Number.EPSILON)
-  assertFinite('scaleByRms', 'eps', eps)
-  const keep = 1 - decay
+  const { decay, eps, keep } = rmsHyperParameters(options)
   return {
     init: (params) => ({ nu: zerosLike(params) }),
     update: (grads) => (s) => {
@@ -96,4 +108,17 @@ export const scaleByRms = (options: { readonly decay?: number; readonly eps?: nu
       return [updates, { nu }]
     }
   }
+}
+
+/**
+ * RMSProp's checked hyper-parameters with their defaults, and `keep = 1 − decay`: shared by
+ * `scaleByRms` and the fused RMSProp step.
+ * @internal
+ */
+export const rmsHyperParameters = (options: { readonly decay?: number; readonly eps?: number }) => {
+  const decay = options.decay ?? 0.9
+  const eps = options.eps ?? 1e-8
+  assertInRange('scaleByRms', 'decay', decay, 0, 1 - Number.EPSILON)
+  assertFinite('scaleByRms', 'eps', eps)
+  return { decay, eps, keep: 1 - decay } as const
 }

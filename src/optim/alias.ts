@@ -1,5 +1,6 @@
 /**
- * The usual optimizers, each a `chain` of primitives. The learning rate is a number or a `Schedule`
+ * The usual optimizers, each a `chain` of primitives with a fused step attached (the same computation
+ * in one pass per parameter leaf, see `FusedStep`). The learning rate is a number or a `Schedule`
  * and always sits in the state of the `scaleByLearningRate` step, where `learningRate` and
  * `stepCount` read it.
  *
@@ -10,6 +11,7 @@ import { scaleByLearningRate } from './learningRate.ts'
 import type { Mask } from './masked.ts'
 import { ema, trace } from './momentum.ts'
 import type { Schedule } from './schedule.ts'
+import { adamStep, adamwStep, emaMomentumStep, momentumStep, rmsPropStep, sgdStep, withFusedStep } from './fused.ts'
 import { chain } from './Transform.ts'
 import { addDecayedWeights } from './weightDecay.ts'
 
@@ -29,7 +31,7 @@ export type LearningRate = number | Schedule
  * import { Optim } from 'nn-ts'
  * const opt = Optim.sgd(0.1)
  */
-export const sgd = (lr: LearningRate) => chain(scaleByLearningRate(lr))
+export const sgd = (lr: LearningRate) => withFusedStep(chain(scaleByLearningRate(lr)), sgdStep(lr))
 
 /**
  * Classical momentum in the HW1 handout's form (§3.5.3): `v ← βv − η∇; W ← W + v`. The learning
@@ -39,7 +41,7 @@ export const sgd = (lr: LearningRate) => chain(scaleByLearningRate(lr))
  * import { Optim } from 'nn-ts'
  * const opt = Optim.momentum(0.008, 0.9) // the handout's MLP(..., 0.008, momentum=0.9)
  */
-export const momentum = (lr: LearningRate, beta: number) => chain(scaleByLearningRate(lr), trace(beta))
+export const momentum = (lr: LearningRate, beta: number) => withFusedStep(chain(scaleByLearningRate(lr), trace(beta)), momentumStep(lr, beta, false))
 
 /**
  * Momentum as an exponential moving average, the MLP notes' form:
@@ -49,7 +51,7 @@ export const momentum = (lr: LearningRate, beta: number) => chain(scaleByLearnin
  * import { Optim } from 'nn-ts'
  * const opt = Optim.emaMomentum(0.1, 0.9)
  */
-export const emaMomentum = (lr: LearningRate, m: number) => chain(ema(m), scaleByLearningRate(lr))
+export const emaMomentum = (lr: LearningRate, m: number) => withFusedStep(chain(ema(m), scaleByLearningRate(lr)), emaMomentumStep(lr, m))
 
 /**
  * Nesterov momentum in the same form as `momentum`: `v ← βv − η∇; W ← W + βv − η∇` (the
@@ -59,7 +61,8 @@ export const emaMomentum = (lr: LearningRate, m: number) => chain(ema(m), scaleB
  * import { Optim } from 'nn-ts'
  * const opt = Optim.nesterov(0.01, 0.9)
  */
-export const nesterov = (lr: LearningRate, beta: number) => chain(scaleByLearningRate(lr), trace(beta, { nesterov: true }))
+export const nesterov = (lr: LearningRate, beta: number) =>
+  withFusedStep(chain(scaleByLearningRate(lr), trace(beta, { nesterov: true })), momentumStep(lr, beta, true))
 
 /**
  * Adam (Kingma & Ba) with the paper's defaults `b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`.
@@ -69,7 +72,8 @@ export const nesterov = (lr: LearningRate, beta: number) => chain(scaleByLearnin
  * const opt = Optim.adam(1e-3)
  * const tuned = Optim.adam(Optim.cosineDecay(1e-3, { steps: 4690 }), { b2: 0.99 })
  */
-export const adam = (lr: LearningRate, options: AdamOptions = {}) => chain(scaleByAdam(options), scaleByLearningRate(lr))
+export const adam = (lr: LearningRate, options: AdamOptions = {}) =>
+  withFusedStep(chain(scaleByAdam(options), scaleByLearningRate(lr)), adamStep(lr, options))
 
 /**
  * AdamW options: Adam's, the decoupled `weightDecay` (default 1e-4) and an optional mask of the
@@ -89,8 +93,13 @@ export type AdamWOptions = AdamOptions & { readonly weightDecay?: number; readon
  * import { Optim } from 'nn-ts'
  * const opt = Optim.adamw(1e-3, { weightDecay: 1e-2 })
  */
-export const adamw = (lr: LearningRate, options: AdamWOptions = {}) =>
-  chain(scaleByAdam(options), addDecayedWeights(options.weightDecay ?? 1e-4, options.mask), scaleByLearningRate(lr))
+export const adamw = (lr: LearningRate, options: AdamWOptions = {}) => {
+  const weightDecay = options.weightDecay ?? 1e-4
+  return withFusedStep(
+    chain(scaleByAdam(options), addDecayedWeights(weightDecay, options.mask), scaleByLearningRate(lr)),
+    adamwStep(lr, options, weightDecay, options.mask)
+  )
+}
 
 /**
  * RMSProp (Hinton): `v ← decay·v + (1 − decay)·∇²; W ← W − η·∇ / (√v + eps)`.
@@ -100,4 +109,4 @@ export const adamw = (lr: LearningRate, options: AdamWOptions = {}) =>
  * const opt = Optim.rmsprop(1e-3, { decay: 0.9 })
  */
 export const rmsprop = (lr: LearningRate, options: { readonly decay?: number; readonly eps?: number } = {}) =>
-  chain(scaleByRms(options), scaleByLearningRate(lr))
+  withFusedStep(chain(scaleByRms(options), scaleByLearningRate(lr)), rmsPropStep(lr, options))

@@ -44,12 +44,21 @@ export const scaleByLearningRate = (lr: number | Schedule): GradientTransformati
   return {
     init: () => ({ count: 0, learningRate: checkedRate(at(0), 0) }),
     update: (grads) => (s) => {
-      const eta = s.learningRate
-      const count = s.count + 1
-      const updates = Tree.map(grads, (u) => K.scale(u, -eta))
-      return [updates, { count, learningRate: typeof lr === 'number' ? eta : checkedRate(lr(count), count) }]
+      const [eta, next] = learningRateStep(lr, s)
+      return [Tree.map(grads, (u) => K.scale(u, -eta)), next]
     }
   }
+}
+
+/**
+ * The rate `scaleByLearningRate(lr)` applies in state `s` and the state after the step: the one rule
+ * its `update` and the fused optimizer steps share.
+ * @internal
+ */
+export const learningRateStep = (lr: number | Schedule, s: LearningRateState): readonly [number, LearningRateState] => {
+  const eta = s.learningRate
+  const count = s.count + 1
+  return [eta, { count, learningRate: typeof lr === 'number' ? eta : checkedRate(lr(count), count) }]
 }
 
 const isLearningRateState = (r: StateRecord): boolean => typeof r['learningRate'] === 'number' && typeof r['count'] === 'number'

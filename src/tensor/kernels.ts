@@ -39,6 +39,34 @@ export interface Kernels {
   readonly axpbySquare: (alpha: number, v: Tensor, beta: number, g: Tensor) => Tensor
   /** `(c1·m) / (√(c2·v + epsRoot) + eps)` (Adam's and RMSProp's direction). */
   readonly adaptiveDirection: (m: Tensor, v: Tensor, c1: number, c2: number, epsRoot: number, eps: number) => Tensor
+  /**
+   * One SGD step `p + (−η)·g`, the product rounded before the sum: `axpby(1, p, 1, scale(g, −η))`
+   * in one pass (the fused form of `sgd`).
+   */
+  readonly sgdStep: (param: Tensor, grad: Tensor, eta: number) => Tensor
+  /**
+   * One heavy-ball step in the HW1 form: `u = (−η)·g`, `v' = β·v + u`, `p' = p + v'`, or with
+   * `nesterov` `p' = p + (β·v' + u)`, each operation rounded as the composed kernels round it (the
+   * fused form of `momentum` and `nesterov`).
+   */
+  readonly momentumStep: (param: Tensor, grad: Tensor, velocity: Tensor, eta: number, decay: number, nesterov: boolean) => StepResult
+  /**
+   * One moving-average momentum step: `v' = decay·v + keep·g`, `p' = p + (−η)·v'` (the fused form of
+   * `emaMomentum`, whose `keep` is `1 − decay`).
+   */
+  readonly emaMomentumStep: (param: Tensor, grad: Tensor, velocity: Tensor, decay: number, keep: number, eta: number) => StepResult
+  /**
+   * One Adam step (`AdamStepCoefficients`): `m' = b1·m + k1·g`, `v' = b2·v + k2·g²`,
+   * `d = (c1·m') / (√(c2·v' + epsRoot) + eps)`, with AdamW's `d + weightDecay·p` when `weightDecay`
+   * is given, then `p' = p + (−η)·d`: `axpby`, `axpbySquare`, `adaptiveDirection`, (`axpby`,)
+   * `scale` and `axpby` in one pass.
+   */
+  readonly adamStep: (param: Tensor, grad: Tensor, mu: Tensor, nu: Tensor, c: AdamStepCoefficients) => StepResult
+  /**
+   * One RMSProp step: `v' = decay·v + keep·g²`, `d = g / (√v' + eps)` (as `adaptiveDirection(g, v',
+   * 1, 1, 0, eps)`), `p' = p + (−η)·d`.
+   */
+  readonly rmsPropStep: (param: Tensor, grad: Tensor, nu: Tensor, decay: number, keep: number, eps: number, eta: number) => StepResult
   /** Element-wise `a + b` of two same-shaped tensors. */
   readonly add: (a: Tensor, b: Tensor) => Tensor
   /** Element-wise `a ⊙ b` of two same-shaped tensors. */
@@ -69,6 +97,37 @@ export interface Kernels {
   readonly concatColumns: (a: Tensor, b: Tensor) => Tensor
   /** Columns `start` to `end` (exclusive) of `[m, n]`. */
   readonly sliceColumns: (a: Tensor, start: number, end: number) => Tensor
+}
+
+/**
+ * What a fused optimizer kernel returns: the new params and the new moments it keeps (`first` is the
+ * velocity or Adam's `mu`, `second` Adam's or RMSProp's `nu`; absent where the optimizer has none).
+ * @category model
+ */
+export interface StepResult {
+  readonly param: Tensor
+  readonly first?: Tensor
+  readonly second?: Tensor
+}
+
+/**
+ * The coefficients of one Adam step, as the composed kernels receive them: `b1`, `k1 = 1 − b1`, `b2`,
+ * `k2 = 1 − b2`, the bias corrections `c1 = 1/(1 − b1ᵗ)` and `c2 = 1/(1 − b2ᵗ)`, `epsRoot`, `eps`,
+ * the learning rate `eta`, and AdamW's decoupled `weightDecay` (absent: no decay term at all, which
+ * differs from a decay of 0 where `p` is ±∞ or the direction is −0).
+ * @category model
+ */
+export interface AdamStepCoefficients {
+  readonly b1: number
+  readonly k1: number
+  readonly b2: number
+  readonly k2: number
+  readonly c1: number
+  readonly c2: number
+  readonly epsRoot: number
+  readonly eps: number
+  readonly eta: number
+  readonly weightDecay?: number
 }
 
 // shape checks shared by backends
@@ -305,6 +364,100 @@ const adaptiveDirection = (m: Tensor, v: Tensor, c1: number, c2: number, epsRoot
   return make(m.shape, m.dtype, out)
 }
 
+// Fused optimizer steps. Each rounds every intermediate to the tensor's dtype exactly where the
+// composed kernels store it (`round`: Math.fround for float32, nothing for float64), and evaluates
+// every expression in the same order with the same float64 coefficients, so a fused step equals its
+// composed chain bit for bit (laws/fusedOptim.law.test.ts).
+
+const rounding = (dtype: DType): ((x: number) => number) => (dtype === 'float32' ? Math.fround : (x: number) => x)
+
+/** Checks `param` against each same-shaped operand and allocates `outputs` results of its dtype. */
+const stepOperands = (where: string, param: Tensor, operands: ReadonlyArray<Tensor>, outputs: number): Data[] => {
+  for (const t of operands) checkSame(where, param, t)
+  return Array.from({ length: outputs }, () => alloc(param.dtype, param.data.length))
+}
+
+const sgdStep = (param: Tensor, grad: Tensor, eta: number): Tensor => {
+  const [out] = stepOperands('sgdStep', param, [grad], 1) as [Data]
+  const r = rounding(param.dtype)
+  const P = param.data
+  const G = grad.data
+  const c = -eta
+  for (let i = 0; i < P.length; i++) out[i] = (P[i] as number) + r(c * (G[i] as number))
+  return make(param.shape, param.dtype, out)
+}
+
+const momentumStep = (param: Tensor, grad: Tensor, velocity: Tensor, eta: number, decay: number, nesterov: boolean): StepResult => {
+  const [outP, outV] = stepOperands('momentumStep', param, [grad, velocity], 2) as [Data, Data]
+  const r = rounding(param.dtype)
+  const P = param.data
+  const G = grad.data
+  const V = velocity.data
+  const c = -eta
+  for (let i = 0; i < P.length; i++) {
+    const u = r(c * (G[i] as number))
+    const v = r(decay * (V[i] as number) + 1 * u)
+    outV[i] = v
+    outP[i] = (P[i] as number) + (nesterov ? r(decay * v + 1 * u) : v)
+  }
+  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outV) }
+}
+
+const emaMomentumStep = (param: Tensor, grad: Tensor, velocity: Tensor, decay: number, keep: number, eta: number): StepResult => {
+  const [outP, outV] = stepOperands('emaMomentumStep', param, [grad, velocity], 2) as [Data, Data]
+  const r = rounding(param.dtype)
+  const P = param.data
+  const G = grad.data
+  const V = velocity.data
+  const c = -eta
+  for (let i = 0; i < P.length; i++) {
+    const v = r(decay * (V[i] as number) + keep * (G[i] as number))
+    outV[i] = v
+    outP[i] = (P[i] as number) + r(c * v)
+  }
+  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outV) }
+}
+
+const adamStep = (param: Tensor, grad: Tensor, mu: Tensor, nu: Tensor, k: AdamStepCoefficients): StepResult => {
+  const [outP, outM, outV] = stepOperands('adamStep', param, [grad, mu, nu], 3) as [Data, Data, Data]
+  const r = rounding(param.dtype)
+  const P = param.data
+  const G = grad.data
+  const M = mu.data
+  const V = nu.data
+  const { b1, k1, b2, k2, c1, c2, epsRoot, eps } = k
+  const c = -k.eta
+  const decayed = k.weightDecay !== undefined
+  const wd = k.weightDecay ?? 0
+  for (let i = 0; i < P.length; i++) {
+    const g = G[i] as number
+    const p = P[i] as number
+    const m = r(b1 * (M[i] as number) + k1 * g)
+    const v = r(b2 * (V[i] as number) + k2 * g * g)
+    outM[i] = m
+    outV[i] = v
+    const d = r((c1 * m) / (Math.sqrt(c2 * v + epsRoot) + eps))
+    outP[i] = p + r(c * (decayed ? r(1 * d + wd * p) : d))
+  }
+  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outM), second: make(param.shape, param.dtype, outV) }
+}
+
+const rmsPropStep = (param: Tensor, grad: Tensor, nu: Tensor, decay: number, keep: number, eps: number, eta: number): StepResult => {
+  const [outP, outV] = stepOperands('rmsPropStep', param, [grad, nu], 2) as [Data, Data]
+  const r = rounding(param.dtype)
+  const P = param.data
+  const G = grad.data
+  const V = nu.data
+  const c = -eta
+  for (let i = 0; i < P.length; i++) {
+    const g = G[i] as number
+    const v = r(decay * (V[i] as number) + keep * g * g)
+    outV[i] = v
+    outP[i] = (P[i] as number) + r(c * r((1 * g) / (Math.sqrt(1 * v + 0) + eps)))
+  }
+  return { param: make(param.shape, param.dtype, outP), second: make(param.shape, param.dtype, outV) }
+}
+
 const map = (a: Tensor, f: (x: number) => number): Tensor => {
   const A = a.data
   const out = alloc(a.dtype, A.length)
@@ -530,6 +683,11 @@ export const reference: Kernels = {
   axpby,
   axpbySquare,
   adaptiveDirection,
+  sgdStep,
+  momentumStep,
+  emaMomentumStep,
+  adamStep,
+  rmsPropStep,
   map,
   zipWith,
   zipWith3,

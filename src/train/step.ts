@@ -12,7 +12,7 @@ import type { State } from 'fp-ts/lib/State.js'
 import { type Dataset, epochBatchStream } from '../data/Dataset.ts'
 import { type Layer, type Width, locateNonFinite, predict } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
-import { type GradientTransformation, type OptState, applyUpdates } from '../optim/Transform.ts'
+import { type GradientTransformation, type OptState, updateAndApply } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
 import { type DType, type Tensor, isFinite, sliceRows } from '../tensor/Tensor.ts'
@@ -263,8 +263,8 @@ export const trainStep =
       (s) => {
         const [r, afterGrad] = gradients<TrainState<P, S, O>>(batch)(s)
         if (E.isLeft(r)) return [r, s]
-        const [updates, optState] = optimizer.update(r.right.grads, s.params)(s.optState)
-        const params = applyUpdates(s.params, updates)
+        // `update` then `applyUpdates`, in one pass per leaf when the optimizer has a fused step.
+        const [params, optState] = updateAndApply(optimizer)(r.right.grads, s.params)(s.optState)
         const badParam = Tree.firstNonFinite(params)
         if (badParam !== undefined) return [E.left(nonFinite(s.step, `${Tree.showPath(['params', ...badParam])} after the optimizer update`)), s]
         return [E.right(r.right.metrics), { ...afterGrad, params, optState, step: s.step + 1 }]

@@ -42,30 +42,55 @@ interface Scratch {
   readonly run: <R>(inputs: ReadonlyArray<Float32Array>, bytes: ReadonlyArray<number>, f: (ptrs: readonly number[]) => R) => R | undefined
   /** A copy of `len` floats at `ptr`, in a new array owned by the caller. */
   readonly take: (ptr: number, len: number) => Float32Array
+  /**
+   * Lays out uninitialised regions of `bytes` bytes each (growing the memory if needed) and returns
+   * their offsets with a view of the whole memory made after growing; `undefined` past `MAX_PAGES`.
+   */
+  readonly reserve: (bytes: ReadonlyArray<number>) => { readonly ptrs: readonly number[]; readonly heap: Float32Array } | undefined
+}
+
+/** Offsets of consecutive 64-byte aligned regions of `bytes` bytes from `base`, and their end. */
+const layout = (base: number, bytes: ReadonlyArray<number>): { ptrs: number[]; end: number } => {
+  const ptrs: number[] = []
+  let end = base
+  for (const b of bytes) {
+    ptrs.push(end)
+    end = align64(end + b)
+  }
+  return { ptrs, end }
+}
+
+/** Grows `memory` to hold `end` bytes; false past `MAX_PAGES`. */
+const ensure = (memory: WasmMemory, end: number): boolean => {
+  const pages = Math.ceil(end / PAGE)
+  if (pages > MAX_PAGES) return false
+  const have = memory.buffer.byteLength / PAGE
+  if (pages > have) memory.grow(pages - have)
+  return true
 }
 
 const makeScratch = (memory: WasmMemory, base: number): Scratch => ({
   run: (inputs, bytes, f) => {
-    const ptrs: number[] = []
-    let end = base
-    for (const input of inputs) {
-      ptrs.push(end)
-      end = align64(end + 4 * input.length)
-    }
-    for (const b of bytes) {
-      ptrs.push(end)
-      end = align64(end + b)
-    }
-    const pages = Math.ceil(end / PAGE)
-    if (pages > MAX_PAGES) return undefined
-    const have = memory.buffer.byteLength / PAGE
-    if (pages > have) memory.grow(pages - have)
+    const { ptrs, end } = layout(base, [...inputs.map((input) => 4 * input.length), ...bytes])
+    if (!ensure(memory, end)) return undefined
     // Views are made after growing: growth replaces the buffer of a non-shared memory.
     inputs.forEach((input, i) => new Float32Array(memory.buffer, ptrs[i] as number, input.length).set(input))
     return f(ptrs)
   },
-  take: (ptr, len) => new Float32Array(memory.buffer, ptr, len).slice()
+  take: (ptr, len) => new Float32Array(memory.buffer, ptr, len).slice(),
+  reserve: (bytes) => {
+    const { ptrs, end } = layout(base, bytes)
+    return ensure(memory, end) ? { ptrs, heap: new Float32Array(memory.buffer) } : undefined
+  }
 })
+
+/**
+ * Element-wise kernels run over chunks of this many elements: each chunk's operands are copied in,
+ * computed and copied out while they are still in cache, the scratch stays small (a few hundred
+ * kilobytes for seven operands), and no tensor is too large for the WebAssembly kernels. Every output
+ * element depends only on the input elements at the same index, so chunking changes no result.
+ */
+const ELEMENTWISE_CHUNK = 1 << 14
 
 const f32 = (t: Tensor): Float32Array | undefined => (t.dtype === 'float32' && t.data instanceof Float32Array ? t.data : undefined)
 
@@ -121,6 +146,33 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
   // The first bytes past the module's data are the thread pool's control block; scratch follows.
   const S = makeScratch(memory, align64(X.heapBase() + CONTROL_BYTES))
   const scratchBytes = (k: number): number => align64(X.gemmScratchBytes(k))
+
+  /**
+   * Runs an element-wise export over same-length `inputs` chunk by chunk (see `ELEMENTWISE_CHUNK`):
+   * `op(ptrs, len)` gets the offsets of the chunk's inputs, then of its `outputs` results. Returns the
+   * results in new arrays.
+   */
+  const elementwise = (inputs: ReadonlyArray<Float32Array>, outputs: number, op: (ptrs: readonly number[], len: number) => void): Float32Array[] => {
+    const len = (inputs[0] as Float32Array).length
+    const outs = Array.from({ length: outputs }, () => new Float32Array(len))
+    if (len === 0) return outs
+    const chunk = Math.min(len, ELEMENTWISE_CHUNK)
+    // At most 7 regions of 64 KiB: always within MAX_PAGES.
+    const { ptrs, heap } = S.reserve(Array.from({ length: inputs.length + outputs }, () => 4 * chunk)) as NonNullable<ReturnType<Scratch['reserve']>>
+    const at = ptrs.map((p) => p >>> 2)
+    for (let start = 0; start < len; start += chunk) {
+      const n = Math.min(chunk, len - start)
+      for (let i = 0; i < inputs.length; i++) heap.set((inputs[i] as Float32Array).subarray(start, start + n), at[i] as number)
+      op(ptrs, n)
+      for (let j = 0; j < outputs; j++) {
+        const from = at[inputs.length + j] as number
+        ;(outs[j] as Float32Array).set(heap.subarray(from, from + n), start)
+      }
+    }
+    return outs
+  }
+  const one = (inputs: ReadonlyArray<Float32Array>, op: (ptrs: readonly number[], len: number) => void): Float32Array =>
+    elementwise(inputs, 1, op)[0] as Float32Array
 
   /** `bias + op(a)·op(b)` for the three layouts; `undefined` when the scratch would be too large. */
   const product = (kind: 'nn' | 'nt' | 'tn', A: Float32Array, B: Float32Array, bias: Float32Array | undefined, m: number, k: number, n: number) => {
@@ -231,12 +283,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
       const Yd = f32(y)
       if (Xd === undefined || Yd === undefined) return fallback(alpha, x, beta, y)
       checkSame(where, x, y)
-      return (
-        S.run([Xd, Yd], [4 * Xd.length], ([px, py, po]) => {
-          op(alpha, px as number, beta, py as number, po as number, Xd.length)
-          return tensor(x.shape, S.take(po as number, Xd.length))
-        }) ?? fallback(alpha, x, beta, y)
-      )
+      return tensor(x.shape, one([Xd, Yd], ([px, py, po], n) => op(alpha, px as number, beta, py as number, po as number, n)))
     }
 
   /** A same-shaped result of two same-shaped float32 tensors through one export. */
@@ -247,12 +294,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
       const B = f32(b)
       if (A === undefined || B === undefined) return fallback(a, b)
       checkSame(where, a, b)
-      return (
-        S.run([A, B], [4 * A.length], ([pa, pb, po]) => {
-          op(pa as number, pb as number, po as number, A.length)
-          return tensor(a.shape, S.take(po as number, A.length))
-        }) ?? fallback(a, b)
-      )
+      return tensor(a.shape, one([A, B], ([pa, pb, po], n) => op(pa as number, pb as number, po as number, n)))
     }
 
   return {
@@ -307,12 +349,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
     scale: (a, c) => {
       const A = f32(a)
       if (A === undefined) return reference.scale(a, c)
-      return (
-        S.run([A], [4 * A.length], ([pa, po]) => {
-          X.scale(pa as number, c, po as number, A.length)
-          return tensor(a.shape, S.take(po as number, A.length))
-        }) ?? reference.scale(a, c)
-      )
+      return tensor(a.shape, one([A], ([pa, po], n) => X.scale(pa as number, c, po as number, n)))
     },
     add: pairwise('add', X.add, reference.add),
     mul: pairwise('mul', X.mul, reference.mul),
@@ -320,12 +357,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
     relu: (a) => {
       const A = f32(a)
       if (A === undefined) return reference.relu(a)
-      return (
-        S.run([A], [4 * A.length], ([pa, po]) => {
-          X.relu(pa as number, po as number, A.length)
-          return tensor(a.shape, S.take(po as number, A.length))
-        }) ?? reference.relu(a)
-      )
+      return tensor(a.shape, one([A], ([pa, po], n) => X.relu(pa as number, po as number, n)))
     },
     axpby: binary('axpby', reference.axpby, X.axpby),
     axpbySquare: binary('axpbySquare', reference.axpbySquare, X.axpbySquare),
@@ -334,12 +366,61 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
       const V = f32(v)
       if (M === undefined || V === undefined) return reference.adaptiveDirection(m, v, c1, c2, epsRoot, eps)
       checkSame('adaptiveDirection', m, v)
-      return (
-        S.run([M, V], [4 * M.length], ([pm, pv, po]) => {
-          X.adaptiveDirection(pm as number, pv as number, c1, c2, epsRoot, eps, po as number, M.length)
-          return tensor(m.shape, S.take(po as number, M.length))
-        }) ?? reference.adaptiveDirection(m, v, c1, c2, epsRoot, eps)
-      )
+      return tensor(m.shape, one([M, V], ([pm, pv, po], n) => X.adaptiveDirection(pm as number, pv as number, c1, c2, epsRoot, eps, po as number, n)))
+    },
+    // The fused optimizer steps: same checks as the reference ones, then one export per chunk.
+    sgdStep: (param, grad, eta) => {
+      const P = f32(param)
+      const G = f32(grad)
+      if (P === undefined || G === undefined) return reference.sgdStep(param, grad, eta)
+      checkSame('sgdStep', param, grad)
+      return tensor(param.shape, one([P, G], ([pp, pg, po], n) => X.sgdStep(pp as number, pg as number, -eta, po as number, n)))
+    },
+    momentumStep: (param, grad, velocity, eta, decay, nesterov) => {
+      const [P, G, V] = [f32(param), f32(grad), f32(velocity)]
+      if (P === undefined || G === undefined || V === undefined) return reference.momentumStep(param, grad, velocity, eta, decay, nesterov)
+      checkSame('momentumStep', param, grad)
+      checkSame('momentumStep', param, velocity)
+      const [p, v] = elementwise([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
+        X.momentumStep(pp as number, pg as number, pv as number, -eta, decay, nesterov ? 1 : 0, op as number, ov as number, n)
+      ) as [Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), first: tensor(param.shape, v) }
+    },
+    emaMomentumStep: (param, grad, velocity, decay, keep, eta) => {
+      const [P, G, V] = [f32(param), f32(grad), f32(velocity)]
+      if (P === undefined || G === undefined || V === undefined) return reference.emaMomentumStep(param, grad, velocity, decay, keep, eta)
+      checkSame('emaMomentumStep', param, grad)
+      checkSame('emaMomentumStep', param, velocity)
+      const [p, v] = elementwise([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
+        X.emaMomentumStep(pp as number, pg as number, pv as number, decay, keep, -eta, op as number, ov as number, n)
+      ) as [Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), first: tensor(param.shape, v) }
+    },
+    adamStep: (param, grad, mu, nu, k) => {
+      const [P, G, M, V] = [f32(param), f32(grad), f32(mu), f32(nu)]
+      if (P === undefined || G === undefined || M === undefined || V === undefined) return reference.adamStep(param, grad, mu, nu, k)
+      checkSame('adamStep', param, grad)
+      checkSame('adamStep', param, mu)
+      checkSame('adamStep', param, nu)
+      const decayed = k.weightDecay !== undefined
+      const [p, m, v] = elementwise([P, G, M, V], 3, ([pp, pg, pm, pv, op, om, ov], n) =>
+        X.adamStep(
+          pp as number, pg as number, pm as number, pv as number,
+          k.b1, k.k1, k.b2, k.k2, k.c1, k.c2, k.epsRoot, k.eps, k.weightDecay ?? 0, decayed ? 1 : 0, -k.eta,
+          op as number, om as number, ov as number, n
+        )
+      ) as [Float32Array, Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), first: tensor(param.shape, m), second: tensor(param.shape, v) }
+    },
+    rmsPropStep: (param, grad, nu, decay, keep, eps, eta) => {
+      const [P, G, V] = [f32(param), f32(grad), f32(nu)]
+      if (P === undefined || G === undefined || V === undefined) return reference.rmsPropStep(param, grad, nu, decay, keep, eps, eta)
+      checkSame('rmsPropStep', param, grad)
+      checkSame('rmsPropStep', param, nu)
+      const [p, v] = elementwise([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
+        X.rmsPropStep(pp as number, pg as number, pv as number, decay, keep, eps, -eta, op as number, ov as number, n)
+      ) as [Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), second: tensor(param.shape, v) }
     }
   }
 }

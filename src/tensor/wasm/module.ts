@@ -70,6 +70,16 @@ export interface KernelExports {
   readonly mul: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
   readonly relu: (a: Ptr, out: Ptr, len: number) => void
   readonly reluBackward: (dy: Ptr, x: Ptr, out: Ptr, len: number) => void
+  readonly sgdStep: (p: Ptr, g: Ptr, negEta: number, out: Ptr, len: number) => void
+  readonly momentumStep: (p: Ptr, g: Ptr, v: Ptr, negEta: number, decay: number, nesterov: number, outP: Ptr, outV: Ptr, len: number) => void
+  readonly emaMomentumStep: (p: Ptr, g: Ptr, v: Ptr, decay: number, keep: number, negEta: number, outP: Ptr, outV: Ptr, len: number) => void
+  readonly adamStep: (
+    p: Ptr, g: Ptr, m: Ptr, v: Ptr,
+    b1: number, k1: number, b2: number, k2: number, c1: number, c2: number, epsRoot: number, eps: number,
+    weightDecay: number, decayed: number, negEta: number,
+    outP: Ptr, outM: Ptr, outV: Ptr, len: number
+  ) => void
+  readonly rmsPropStep: (p: Ptr, g: Ptr, v: Ptr, decay: number, keep: number, eps: number, negEta: number, outP: Ptr, outV: Ptr, len: number) => void
 }
 
 const EXPORTS: ReadonlyArray<keyof KernelExports> = [
@@ -94,7 +104,12 @@ const EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'add',
   'mul',
   'relu',
-  'reluBackward'
+  'reluBackward',
+  'sgdStep',
+  'momentumStep',
+  'emaMomentumStep',
+  'adamStep',
+  'rmsPropStep'
 ]
 
 /** WebAssembly pages are 64 KiB. @internal */
