@@ -15,7 +15,7 @@
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
 import { type DType, type Tensor, ShapeError, isFinite } from '../tensor/Tensor.ts'
-import type { Tree } from '../tree/Tree.ts'
+import { type Tree, leaves } from '../tree/Tree.ts'
 
 // model
 
@@ -44,11 +44,31 @@ export interface Gradients<P> {
   readonly dparams: P
 }
 
+/**
+ * What the caller of `backward` needs besides the parameter gradients.
+ * @since 0.2.0
+ * @category model
+ * @example
+ * import type { Layers } from 'nn-ts'
+ * const paramsOnly: Layers.BackwardOptions = { needDx: false } // what a trainer asks for its network
+ */
+export interface BackwardOptions {
+  /**
+   * Whether the caller reads `dx` (default `true`). With `false` no layer computes its input gradient
+   * for it: a dense layer skips `dy·Wᵀ`, and a chain does not run the backward of leading layers
+   * without params at all (dropout or an activation before the first dense layer), since nothing
+   * below them needs a gradient. `dparams` are the same either way, bit for bit. The `dx` of such a
+   * call is computed only if it is read after all, so reading it is never wrong, only slower.
+   */
+  readonly needDx?: boolean
+}
+
 /** @category model */
 export interface Forward<P, S> {
   readonly y: Tensor
   readonly state: S
-  readonly backward: (dy: Tensor) => Gradients<P>
+  /** The gradients for `dy`, the gradient of the output; see `BackwardOptions` to skip `dx`. */
+  readonly backward: (dy: Tensor, options?: BackwardOptions) => Gradients<P>
 }
 
 /** A description of a layer's structure: for summaries, exporters and spec round-trips. @category model */
@@ -81,9 +101,9 @@ export interface Layer<P extends Tree, S extends Tree, In extends Width = number
 }
 
 /**
- * Gradients whose `dx` is computed only when read, at most once. A trainer never reads the network's
- * input gradient, so the first layer's widest product (`dy Wᵀ` for 784 inputs) is skipped. The
- * memo lives in the closure of one backward call and cannot be observed.
+ * Gradients whose `dx` is computed only when read, at most once. The memo lives in the closure of one
+ * backward call and cannot be observed. Layers use it (through `gradients`) for a `dx` their caller
+ * said it does not need, so that reading it anyway still gives the right tensor.
  * @category constructors
  */
 export const lazyDx = <P>(dx: () => Tensor, dparams: P): Gradients<P> => {
@@ -96,6 +116,24 @@ export const lazyDx = <P>(dx: () => Tensor, dparams: P): Gradients<P> => {
     dparams
   }
 }
+
+/**
+ * A layer's gradients as its caller asked for them (`BackwardOptions`): `dx` computed now when it is
+ * needed (the default), else only if it is read after all.
+ * @since 0.2.0
+ * @category constructors
+ * @example
+ * import { Layers, kernels, Tensor } from 'nn-ts'
+ * const W = Tensor.fromRows([[1, 2], [3, 4]])
+ * const dy = Tensor.fromRows([[1, 0]])
+ * const g = Layers.gradients({ needDx: false }, () => kernels.matmulTransposeB(dy, W), { W: dy })
+ * // the product dy·Wᵀ has not run; g.dparams is ready
+ */
+export const gradients = <P>(options: BackwardOptions | undefined, dx: () => Tensor, dparams: P): Gradients<P> =>
+  options?.needDx === false ? lazyDx(dx, dparams) : { dx: dx(), dparams }
+
+/** Whether a params tree holds any tensor (a layer without params can be skipped by a backward pass). */
+const holdsParams = (params: Tree): boolean => leaves(params).length > 0
 
 /** A layer of any params, state and widths. @category model */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -374,7 +412,9 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
     apply: (params, state, x, ctx) => {
       const ps = params as readonly Tree[]
       const ss = state as readonly Tree[]
-      const backs: Array<(dy: Tensor) => Gradients<Tree>> = []
+      const withParams = ps.findIndex(holdsParams)
+      const firstWithParams = withParams === -1 ? ls.length : withParams
+      const backs: Array<Forward<Tree, Tree>['backward']> = []
       const states: Tree[] = []
       let h = x
       ls.forEach((l, i) => {
@@ -386,18 +426,31 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
       return {
         y: h,
         state: states as unknown as StateTuple<Ls>,
-        backward: (dy) => {
+        backward: (dy, options) => {
+          const needDx = options?.needDx !== false
+          // Without dx, nothing below the first layer with params needs a gradient: that layer skips
+          // its own dx, and the layers before it (no params, e.g. dropout on the inputs) do not run.
+          const lowest = needDx ? 0 : firstWithParams
           const dps: Tree[] = new Array<Tree>(ls.length)
           let g = dy
-          let first: Gradients<Tree> = { dx: dy, dparams: [] }
-          for (let i = ls.length - 1; i >= 0; i--) {
-            const r = within(`sequential[${i}] backward`, () => (backs[i] as (dy: Tensor) => Gradients<Tree>)(g))
+          let last: Gradients<Tree> | undefined
+          for (let i = ls.length - 1; i >= lowest; i--) {
+            const r = within(`sequential[${i}] backward`, () => (backs[i] as Forward<Tree, Tree>['backward'])(g, { needDx: needDx || i > lowest }))
             dps[i] = r.dparams
-            // The first layer's dx stays lazy: only a caller that wants the input gradient pays for it.
-            if (i > 0) g = r.dx
-            else first = r
+            if (i > lowest) g = r.dx
+            last = r
           }
-          return lazyDx(() => first.dx, dps as unknown as ParamsTuple<Ls>)
+          // A layer without params has an empty params tree, which is also its (empty) gradient.
+          for (let i = 0; i < lowest; i++) dps[i] = ps[i] as Tree
+          const dparams = dps as unknown as ParamsTuple<Ls>
+          if (needDx) return { dx: last === undefined ? dy : last.dx, dparams }
+          // A caller that reads dx after all gets it: through the skipped layers, from their top.
+          const top = last
+          return lazyDx(() => {
+            let h = top === undefined ? dy : top.dx
+            for (let i = lowest - 1; i >= 0; i--) h = within(`sequential[${i}] backward`, () => (backs[i] as Forward<Tree, Tree>['backward'])(h)).dx
+            return h
+          }, dparams)
         }
       }
     }
@@ -463,11 +516,11 @@ const residualOf = <P extends Tree, S extends Tree, I extends Width, O extends W
     const inner = within(`residual ${f.name}`, () => f.apply(params, state, x, ctx))
     if (inner.y.shape[1] !== x.shape[1]) throw new ShapeError(`residual(${f.name})`, `output width ${x.shape[1]}`, inner.y.shape)
     return {
-      y: K.zipWith(x, inner.y, (a, b) => a + b),
+      y: K.add(x, inner.y),
       state: inner.state,
-      backward: (dy) => {
-        const g = inner.backward(dy)
-        return { dx: K.zipWith(dy, g.dx, (a, b) => a + b), dparams: g.dparams }
+      backward: (dy, options) => {
+        const g = inner.backward(dy, options)
+        return gradients(options, () => K.add(dy, g.dx), g.dparams)
       }
     }
   }
@@ -529,10 +582,10 @@ export const concat = <
       return {
         y: K.concatColumns(a.y, b.y),
         state: [a.state, b.state],
-        backward: (dy) => {
-          const ga = a.backward(K.sliceColumns(dy, 0, split))
-          const gb = b.backward(K.sliceColumns(dy, split, total))
-          return { dx: K.zipWith(ga.dx, gb.dx, (u, v) => u + v), dparams: [ga.dparams, gb.dparams] }
+        backward: (dy, options) => {
+          const ga = a.backward(K.sliceColumns(dy, 0, split), options)
+          const gb = b.backward(K.sliceColumns(dy, split, total), options)
+          return gradients(options, () => K.add(ga.dx, gb.dx), [ga.dparams, gb.dparams])
         }
       }
     }

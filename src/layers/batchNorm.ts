@@ -7,7 +7,7 @@
 import * as Init from '../init/Initializer.ts'
 import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, ShapeError } from '../tensor/Tensor.ts'
-import type { Layer } from './Layer.ts'
+import { type Layer, gradients } from './Layer.ts'
 
 /** Learned per-feature scale `gamma` and shift `beta`. @category model */
 export type BatchNormParams = { readonly gamma: Tensor; readonly beta: Tensor }
@@ -63,10 +63,11 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
         return {
           y: K.addRowVector(K.mulRowVector(xhat, gamma), beta),
           state,
-          backward: (dy) => ({
-            dx: K.mulRowVector(dy, K.zipWith(gamma, scale, (g, s) => g * s)),
-            dparams: { gamma: K.columnSums(K.mul(dy, xhat)), beta: K.columnSums(dy) }
-          })
+          backward: (dy, options) =>
+            gradients(options, () => K.mulRowVector(dy, K.zipWith(gamma, scale, (g, s) => g * s)), {
+              gamma: K.columnSums(K.mul(dy, xhat)),
+              beta: K.columnSums(dy)
+            })
         }
       }
       if (m < 2) throw new ShapeError(`${name} in train mode`, 'a batch of at least 2 rows (batch statistics)', x.shape)
@@ -82,16 +83,16 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
       return {
         y: K.addRowVector(K.mulRowVector(xhat, gamma), beta),
         state: next,
-        backward: (dy) => {
+        backward: (dy, options) => {
           // HW1 appendix C, collapsed: dx = (1/σ)(dx̂ − mean(dx̂) − x̂ ⊙ mean(dx̂ ⊙ x̂)), per feature.
-          const dxhat = K.mulRowVector(dy, gamma)
-          const meanDxhat = K.map(K.columnSums(dxhat), (s) => -s / m)
-          const meanDxhatXhat = K.map(K.columnSums(K.mul(dxhat, xhat)), (s) => -s / m)
-          const inner = K.add(K.addRowVector(dxhat, meanDxhat), K.mulRowVector(xhat, meanDxhatXhat))
-          return {
-            dx: K.mulRowVector(inner, scale),
-            dparams: { gamma: K.columnSums(K.mul(dy, xhat)), beta: K.columnSums(dy) }
+          const dx = (): Tensor => {
+            const dxhat = K.mulRowVector(dy, gamma)
+            const meanDxhat = K.map(K.columnSums(dxhat), (s) => -s / m)
+            const meanDxhatXhat = K.map(K.columnSums(K.mul(dxhat, xhat)), (s) => -s / m)
+            const inner = K.add(K.addRowVector(dxhat, meanDxhat), K.mulRowVector(xhat, meanDxhatXhat))
+            return K.mulRowVector(inner, scale)
           }
+          return gradients(options, dx, { gamma: K.columnSums(K.mul(dy, xhat)), beta: K.columnSums(dy) })
         }
       }
     }

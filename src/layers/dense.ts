@@ -7,7 +7,7 @@ import * as Init from '../init/Initializer.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, ShapeError } from '../tensor/Tensor.ts'
-import { type Empty, type Layer, lazyDx } from './Layer.ts'
+import { type Empty, type Layer, gradients } from './Layer.ts'
 
 /** @category model */
 export type DenseParams = { readonly W: Tensor; readonly b: Tensor }
@@ -21,8 +21,8 @@ export interface DenseOptions {
 }
 
 /**
- * A dense layer from `inFeatures` to `outFeatures`. Backward gives `dx = dy Wᵀ`, `dW = xᵀ dy`,
- * `db = Σ_rows dy` (the loss already carries the 1/batch factor).
+ * A dense layer from `inFeatures` to `outFeatures`. Backward gives `dx = dy Wᵀ` (skipped with
+ * `needDx: false`), `dW = xᵀ dy`, `db = Σ_rows dy` (the loss already carries the 1/batch factor).
  *
  * @category constructors
  * @example
@@ -54,11 +54,12 @@ export const dense = <const In extends number, const Out extends number>(
       return {
         y: K.affine(x, W, b),
         state,
-        backward: (dy) => {
+        backward: (dy, options) => {
           if (dy.shape.length !== 2 || dy.shape[0] !== x.shape[0] || dy.shape[1] !== outFeatures) {
             throw new ShapeError(`${name} backward`, `[${x.shape[0]}, ${outFeatures}]`, dy.shape)
           }
-          return lazyDx(() => K.matmulTransposeB(dy, W), { W: K.matmulTransposeA(x, dy), b: K.columnSums(dy) })
+          // dx = dy·Wᵀ only when the caller needs it (a trainer does not, for the network's input).
+          return gradients(options, () => K.matmulTransposeB(dy, W), { W: K.matmulTransposeA(x, dy), b: K.columnSums(dy) })
         }
       }
     }

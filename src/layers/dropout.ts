@@ -7,7 +7,7 @@
  */
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
-import type { Empty, Layer, Same } from './Layer.ts'
+import { type Empty, type Layer, type Same, gradients } from './Layer.ts'
 
 /**
  * Dropout with probability `rate` in train mode; the identity in eval mode.
@@ -29,9 +29,9 @@ export const dropout = (rate: number): Layer<Empty, Empty, Same, Same> => {
       if (ctx.mode === 'eval' || rate === 0) return { y: x, state, backward: (dy) => ({ dx: dy, dparams: [] }) }
       const mask = K.map(Random.uniform(ctx.key, x.shape, 0, 1, x.dtype), (u) => (u >= rate ? keepScale : 0))
       return {
-        y: K.zipWith(x, mask, (a, b) => a * b),
+        y: K.mul(x, mask),
         state,
-        backward: (dy) => ({ dx: K.zipWith(dy, mask, (a, b) => a * b), dparams: [] })
+        backward: (dy, options) => gradients(options, () => K.mul(dy, mask), [])
       }
     }
   }

@@ -206,7 +206,8 @@ export const valueAndGrad =
     if (!isFinite(forward.y)) return fail(`forward pass, output of ${network.name}`)
     const l = loss.apply(forward.y, batch.targets)
     if (!Number.isFinite(l.value)) return fail(`loss ${loss.name}`)
-    const { dparams } = forward.backward(l.grad)
+    // The input gradient is not needed: no layer computes it (a dense first layer skips dy·Wᵀ).
+    const { dparams } = forward.backward(l.grad, { needDx: false })
     // Backward runs from the output, so the non-finite gradient nearest the output appeared first.
     const badGrad = Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.value)).at(-1)?.path
     if (badGrad !== undefined) return fail(`backward pass, gradient of ${Tree.showPath(['params', ...badGrad])}`)
