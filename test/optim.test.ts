@@ -175,6 +175,19 @@ describe('groups, masks and clipping', () => {
     expect(Optim.learningRate(s.weights)).toBe(0.1)
   })
 
+  it("a group's transformation sees the whole tree with the other leaves as []: its own keep their paths", () => {
+    const params = [{ W: Tensor.fromRows([[1]], 'float64'), b: v(1) }]
+    const s = Optim.masked([{ W: true, b: false }], Optim.scaleByAdam()).init(params)
+    expect(Tree.equals(s.mu, [{ W: Tensor.fromRows([[0]], 'float64'), b: [] }])).toBe(true)
+    // A path predicate inside a group sees the original paths.
+    const seen: Tree.Path[] = []
+    const inner = Optim.addDecayedWeights(0.5, (path) => (seen.push(path), true))
+    const opt = Optim.partition((path) => (path.at(-1) === 'W' ? 'w' : 'rest'), { w: inner, rest: Optim.identity() })
+    const [u] = opt.update(params, params)(opt.init(params))
+    expect(seen).toEqual([[0, 'W']])
+    expect([values(u[0].W), values(u[0].b)]).toEqual([[1.5], [1]])
+  })
+
   it('a boolean in a mask tree covers a whole layer', () => {
     const params: [P, P] = [
       { W: Tensor.fromRows([[1]], 'float64'), b: v(1) },
