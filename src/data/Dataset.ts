@@ -114,7 +114,7 @@ const expandBytes = (src: ByteRows, n: number): Tensor.Tensor => {
  * @internal
  * @example
  * import { Data } from 'nn-ts'
- * Data.unsafeFromBytes(new Uint8Array([0, 255]), 2, [1, 0], 2).inputs // [[0, 1]]
+ * Data.unsafeFromBytes(new Uint8Array([0, 255]), 2, [1], 2).inputs // [[0, 1]]
  */
 export const unsafeFromBytes = (bytes: Uint8Array, features: number, labels: ReadonlyArray<number>, classes: number): Dataset =>
   fromByteRows({ bytes: bytes.subarray(0, labels.length * features), features }, oneHot(labels, classes, 'float32'), labels, classes)
@@ -136,8 +136,12 @@ export const oneHot = (labels: ReadonlyArray<number>, classes: number, dtype: Te
  * finite; `name` starts every error message.
  * @category constructors
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Data, Tensor } from 'nn-ts'
- * Data.fromLabelled(Tensor.fromRows([[0.5, 0.1]]), [3], 2) // E.left: 'dataset: label 3 at index 0 is out of range, expected an integer in [0, 2)'
+ * const ok = Data.fromLabelled(Tensor.fromRows([[0.5, 0.1], [0, 1]]), [1, 0], 2)
+ * if (E.isRight(ok)) ok.right.targets // [[0, 1], [1, 0]]: one-hot rows
+ * const r = Data.fromLabelled(Tensor.fromRows([[0.5, 0.1]]), [3], 2)
+ * if (E.isLeft(r)) r.left.message // 'dataset: label 3 at index 0 is out of range, expected an integer in [0, 2)'
  */
 export const fromLabelled = (
   inputs: Tensor.Tensor,
@@ -184,9 +188,10 @@ export const scaleTo01 = (images: IdxArray): Tensor.Tensor => {
  * The number of examples.
  * @category utils
  * @example
- * import { Data } from 'nn-ts'
- * declare const d: Data.Dataset
- * Data.size(d) // d.labels.length
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2]]), [0, 1, 0], 2)
+ * if (E.isRight(d)) Data.size(d.right) // 3
  */
 export const size = (d: Dataset): number => d.labels.length
 
@@ -229,9 +234,11 @@ const checkCount = (where: string, what: string, n: number, max: number): void =
  * The rows in a random order drawn from `key` (the same key always gives the same order).
  * @category combinators
  * @example
- * import { Data, Random } from 'nn-ts'
- * declare const d: Data.Dataset
- * const shuffled = Data.shuffle(d, Random.key(7))
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Random, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2], [3], [4]]), [0, 1, 0, 1, 0], 2)
+ * if (E.isRight(d)) Data.shuffle(d.right, Random.key(7)).inputs // [[3], [2], [4], [0], [1]]
+ * if (E.isRight(d)) Data.shuffle(d.right, Random.key(7)).labels // [1, 0, 0, 0, 1]: each label stays with its row
  */
 export const shuffle = (d: Dataset, key: Random.Key): Dataset => gather(d, Random.permutation(key, size(d)))
 
@@ -241,9 +248,12 @@ export const shuffle = (d: Dataset, key: Random.Key): Dataset => gather(d, Rando
  * Throws a `RangeError` unless `validationSize` is an integer in `[0, size(d)]`.
  * @category combinators
  * @example
- * import { Data, Random } from 'nn-ts'
- * declare const d: Data.Dataset
- * const { train, validation } = Data.split(d, 10000, Random.key(0))
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Random, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2], [3], [4]]), [0, 1, 0, 1, 0], 2)
+ * const parts = E.map((data: Data.Dataset) => Data.split(data, 2, Random.key(0)))(d)
+ * if (E.isRight(parts)) parts.right.train.inputs // [[0], [3], [4]]
+ * if (E.isRight(parts)) parts.right.validation.inputs // [[1], [2]]
  */
 export const split = (d: Dataset, validationSize: number, key: Random.Key): { train: Dataset; validation: Dataset } => {
   const n = size(d)
@@ -261,9 +271,11 @@ export const split = (d: Dataset, validationSize: number, key: Random.Key): { tr
  * fractional `n`.
  * @category combinators
  * @example
- * import { Data } from 'nn-ts'
- * declare const d: Data.Dataset
- * const small = Data.take(d, 1000)
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2]]), [0, 1, 0], 2)
+ * if (E.isRight(d)) Data.take(d.right, 2).labels // [0, 1]
+ * if (E.isRight(d)) Data.take(d.right, 1000) === d.right // true: all of it
  */
 export const take = (d: Dataset, n: number): Dataset => {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`Data.take: n must be a non-negative integer, got ${n}`)
@@ -298,9 +310,10 @@ export const withDType = (d: Dataset, dtype: Tensor.DType): Dataset =>
  * `batchSize` does not divide the size. Throws a `RangeError` unless `batchSize` is a positive integer.
  * @category combinators
  * @example
- * import { Data } from 'nn-ts'
- * declare const d: Data.Dataset
- * Data.batches(d, 32).length // Math.ceil(Data.size(d) / 32)
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2], [3], [4]]), [0, 1, 0, 1, 0], 2)
+ * if (E.isRight(d)) Data.batches(d.right, 2).map((b) => b.labels) // [[0, 1], [0, 1], [0]]
  */
 export const batches = (d: Dataset, batchSize: number): ReadonlyArray<Dataset> => {
   checkBatchSize('Data.batches', batchSize)
@@ -314,9 +327,11 @@ export const batches = (d: Dataset, batchSize: number): ReadonlyArray<Dataset> =
  * each batch straight from the permutation, so the epoch costs one copy of the data.
  * @category combinators
  * @example
- * import { Data, Random } from 'nn-ts'
- * declare const d: Data.Dataset
- * const epoch3 = Data.epochBatches(d, 64, Random.key(1), 3)
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Random, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2], [3], [4]]), [0, 1, 0, 1, 0], 2)
+ * const epoch3 = E.map((data: Data.Dataset) => Data.epochBatches(data, 2, Random.key(1), 3))(d)
+ * if (E.isRight(epoch3)) epoch3.right.map((b) => b.inputs) // [[[2], [3]], [[1], [0]], [[4]]]
  */
 export const epochBatches = (d: Dataset, batchSize: number, key: Random.Key, epoch: number): ReadonlyArray<Dataset> => {
   checkBatchSize('Data.epochBatches', batchSize)
@@ -331,9 +346,12 @@ export const epochBatches = (d: Dataset, batchSize: number, key: Random.Key, epo
  * batch). Re-iterable: every iteration yields the same batches in the same order.
  * @category combinators
  * @example
- * import { Data, Random } from 'nn-ts'
- * declare const d: Data.Dataset
- * for (const batch of Data.epochBatchStream(d, 64, Random.key(1), 3)) void batch
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Random, Tensor } from 'nn-ts'
+ * const d = Data.fromLabelled(Tensor.fromRows([[0], [1], [2], [3], [4]]), [0, 1, 0, 1, 0], 2)
+ * // The batches of epochBatches(d, 2, key, 3) from the second on, one at a time.
+ * const rest = E.map((data: Data.Dataset) => Data.epochBatchStream(data, 2, Random.key(1), 3, 1))(d)
+ * if (E.isRight(rest)) [...rest.right].map((b) => b.inputs) // [[[1], [0]], [[4]]]
  */
 export const epochBatchStream = (d: Dataset, batchSize: number, key: Random.Key, epoch: number, from = 0): Iterable<Dataset> => {
   checkBatchSize('Data.epochBatchStream', batchSize)

@@ -8,7 +8,8 @@
  * const data = Data.fromLabelled(Tensor.zeros([100, 4]), Array.from({ length: 100 }, (_, i) => i % 3), 3)
  * if (E.isRight(data)) {
  *   const { train, validation } = Data.split(data.right, 20, Random.key(0))
- *   const firstEpoch = Data.epochBatches(train, 16, Random.key(1), 0) // 5 batches of 16 rows
+ *   const firstEpoch = Data.epochBatches(train, 16, Random.key(1), 0)
+ *   firstEpoch.map(Data.size) // [16, 16, 16, 16, 16]
  * }
  * @since 0.1.0
  */
