@@ -176,7 +176,7 @@ describe('groups, masks and clipping', () => {
   })
 
   it("a group's transformation sees the whole tree with the other leaves as []: its own keep their paths", () => {
-    const params = [{ W: Tensor.fromRows([[1]], 'float64'), b: v(1) }]
+    const params: [P] = [{ W: Tensor.fromRows([[1]], 'float64'), b: v(1) }]
     const s = Optim.masked([{ W: true, b: false }], Optim.scaleByAdam()).init(params)
     expect(Tree.equals(s.mu, [{ W: Tensor.fromRows([[0]], 'float64'), b: [] }])).toBe(true)
     // A path predicate inside a group sees the original paths.
