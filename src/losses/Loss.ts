@@ -15,7 +15,15 @@
 import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, ShapeError, showShape } from '../tensor/Tensor.ts'
 
-/** @category model */
+/**
+ * A loss's value and its gradient with respect to the prediction (the shape of the prediction).
+ * @category model
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const r: Loss.LossResult = Loss.meanSquaredError.apply(Tensor.fromRows([[3]], 'float64'), Tensor.fromRows([[1]], 'float64'))
+ * r.value // 4: (3 − 1)²
+ * r.grad // [[4]]: 2 · (3 − 1)
+ */
 export interface LossResult {
   readonly value: number
   readonly grad: Tensor
@@ -25,8 +33,10 @@ export interface LossResult {
  * @category model
  * @example
  * import { Loss, Tensor } from 'nn-ts'
- * const { value, grad } = Loss.softmaxCrossEntropy.apply(Tensor.fromRows([[1000, -1000]]), Tensor.fromRows([[1, 0]]))
- * // value 0, no overflow
+ * const logits = Tensor.fromRows([[1000, -1000]], 'float64')
+ * const { value, grad } = Loss.softmaxCrossEntropy.apply(logits, Tensor.fromRows([[1, 0]], 'float64'))
+ * value // 0: no overflow at ±1000
+ * grad // [[0, 0]]
  */
 export interface Loss {
   readonly name: string
@@ -46,7 +56,16 @@ const checked = (name: string, f: (p: Tensor, t: Tensor, m: number) => LossResul
   }
 })
 
-/** `(1/m) Σ_i ‖ŷ_i − y_i‖²`. @category instances */
+/**
+ * `(1/m) Σ_i ‖ŷ_i − y_i‖²`.
+ * @category instances
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const prediction = Tensor.fromRows([[1, 2], [0, 0]], 'float64')
+ * const { value, grad } = Loss.meanSquaredError.apply(prediction, Tensor.zeros([2, 2], 'float64'))
+ * value // 2.5: (1² + 2²) / 2 rows
+ * grad // [[1, 2], [0, 0]]: 2 (ŷ − y) / 2 rows
+ */
 export const meanSquaredError: Loss = checked('meanSquaredError', (p, t, m) => {
   const diff = K.zipWith(p, t, (a, b) => a - b)
   return { value: K.dot(diff, diff) / m, grad: K.map(diff, (d) => (2 * d) / m) }
@@ -59,6 +78,11 @@ const clampProb = (q: number): number => Math.min(1 - PROB_EPS, Math.max(PROB_EP
 /**
  * Binary cross-entropy on probabilities: `−(1/m) Σ [y log ŷ + (1 − y) log(1 − ŷ)]`.
  * @category instances
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const { value, grad } = Loss.binaryCrossEntropy.apply(Tensor.fromRows([[0.5]], 'float64'), Tensor.fromRows([[1]], 'float64'))
+ * value // => Math.LN2
+ * grad // [[-2]]: (ŷ − y) / (ŷ (1 − ŷ))
  */
 export const binaryCrossEntropy: Loss = checked('binaryCrossEntropy', (p, t, m) => {
   const terms = K.zipWith(p, t, (q, y) => {
@@ -76,6 +100,12 @@ export const binaryCrossEntropy: Loss = checked('binaryCrossEntropy', (p, t, m) 
  * Binary cross-entropy on logits `z`, stable for any `z`: per element `max(z, 0) − z y + log(1 + e^−|z|)`;
  * gradient `(σ(z) − y)/m`.
  * @category instances
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const bce = Loss.binaryCrossEntropyWithLogits
+ * bce.apply(Tensor.fromRows([[0]], 'float64'), Tensor.fromRows([[1]], 'float64')).value // => Math.LN2
+ * bce.apply(Tensor.fromRows([[0]], 'float64'), Tensor.fromRows([[1]], 'float64')).grad // [[-0.5]]: σ(0) − 1
+ * bce.apply(Tensor.fromRows([[1000]], 'float64'), Tensor.fromRows([[0]], 'float64')).value // 1000: no overflow
  */
 export const binaryCrossEntropyWithLogits: Loss = checked('binaryCrossEntropyWithLogits', (z, t, m) => {
   const terms = K.zipWith(z, t, (a, y) => Math.max(a, 0) - a * y + Math.log1p(Math.exp(-Math.abs(a))))
@@ -86,6 +116,11 @@ export const binaryCrossEntropyWithLogits: Loss = checked('binaryCrossEntropyWit
 /**
  * Categorical cross-entropy on probabilities (after a softmax layer): `−(1/m) Σ_i Σ_k y_ik log ŷ_ik`.
  * @category instances
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const probabilities = Tensor.fromRows([[0.25, 0.75]], 'float64')
+ * const { value } = Loss.categoricalCrossEntropy.apply(probabilities, Tensor.fromRows([[0, 1]], 'float64'))
+ * value // => -Math.log(0.75)
  */
 export const categoricalCrossEntropy: Loss = checked('categoricalCrossEntropy', (p, t, m) => {
   const terms = K.zipWith(p, t, (q, y) => (y === 0 ? 0 : -y * Math.log(clampProb(q))))
@@ -98,6 +133,11 @@ export const categoricalCrossEntropy: Loss = checked('categoricalCrossEntropy', 
  * computed with the log-sum-exp shift so logits like ±1000 are fine. Gradient
  * `(softmax(z) · Σ_k y_k − y)/m`, which is HW1's `ŷ − y` for one-hot rows.
  * @category instances
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const { value, grad } = Loss.softmaxCrossEntropy.apply(Tensor.fromRows([[0, 0]], 'float64'), Tensor.fromRows([[1, 0]], 'float64'))
+ * value // => Math.LN2
+ * grad // [[-0.5, 0.5]]: softmax(z) − y
  */
 export const softmaxCrossEntropy: Loss = checked('softmaxCrossEntropy', (z, t, m) => {
   const mass = K.rowSums(t)
@@ -109,6 +149,13 @@ export const softmaxCrossEntropy: Loss = checked('softmaxCrossEntropy', (z, t, m
 /**
  * Multiplies a loss and its gradient by `c` (e.g. `scaled(meanSquaredError, 0.5)` for the 1/2n form).
  * @category combinators
+ * @example
+ * import { Loss, Tensor } from 'nn-ts'
+ * const half = Loss.scaled(Loss.meanSquaredError, 0.5) // the MLP notes' 1/(2n) form
+ * const { value, grad } = half.apply(Tensor.fromRows([[1, 2]], 'float64'), Tensor.zeros([1, 2], 'float64'))
+ * value // 2.5
+ * grad // [[1, 2]]: ŷ − y
+ * half.name // '0.5·meanSquaredError'
  */
 export const scaled = (loss: Loss, c: number): Loss => ({
   name: `${c}·${loss.name}`,
