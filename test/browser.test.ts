@@ -20,6 +20,15 @@ import { fixtureCheckpoint, buildPage } from '../examples/web/build.ts'
 import { type Classifier, type Prediction, classifierFromCheckpoint, preprocess } from '../examples/web/digits.ts'
 import { type Serving, serveDirectory } from '../examples/web/serve.ts'
 
+// What the functions handed to page.evaluate see in Chromium: this file is type-checked without the
+// DOM lib (so no core module can lean on browser-only globals unnoticed), so the page's few globals
+// are declared here.
+declare const window: {
+  readonly nnTs: { readonly ready: Promise<void>; readonly classify: (pixels: ArrayLike<number>) => Prediction }
+  readonly xorResult?: unknown
+}
+declare const requestAnimationFrame: (callback: (time: number) => void) => number
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const CHROMIUM = '/usr/bin/chromium'
 const hasChromium = existsSync(CHROMIUM)
