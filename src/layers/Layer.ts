@@ -19,26 +19,76 @@ import { type Tree, leaves } from '../tree/Tree.ts'
 
 // model
 
-/** Train mode uses batch statistics and dropout; eval mode uses running statistics. @category model */
+/**
+ * Train mode uses batch statistics and dropout; eval mode uses running statistics.
+ * @category model
+ * @example
+ * import { Layers, Random, Tensor } from 'nn-ts'
+ * const mode: Layers.Mode = 'eval'
+ * const x = Tensor.fromRows([[1, 2]])
+ * Layers.dropout(0.5).apply([], [], x, { mode, key: Random.key(0) }).y // [[1, 2]]: dropout is the identity in eval mode
+ */
 export type Mode = 'train' | 'eval'
 
-/** What a forward pass may depend on besides params, state and input. @category model */
+/**
+ * What a forward pass may depend on besides params, state and input.
+ * @category model
+ * @example
+ * import { Layers, Random, Tensor } from 'nn-ts'
+ * const training: Layers.Context = { mode: 'train', key: Random.key(3) } // a fresh key for every step
+ * const y = Layers.dropout(0.5).apply([], [], Tensor.full([1, 1000], 1), training).y
+ * Tensor.toArray(y).every((v) => v === 0 || v === 2) // true: dropped, or scaled by 1/(1 − 0.5)
+ */
 export interface Context {
   readonly mode: Mode
   /** Randomness for this call (dropout); composites split it among their children. */
   readonly key: Random.Key
 }
 
-/** Marks a width that equals the layer's input width (element-wise layers). @category model */
+/**
+ * Marks a width that equals the layer's input width (element-wise layers).
+ * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const relu = Layers.relu()
+ * relu.inWidth // 'same'
+ * Layers.sequential(Layers.dense(4, 3), relu).outWidth // 3: relu keeps the width before it
+ */
 export type Same = 'same'
 
-/** A feature width: a number (a literal when known statically) or `'same'`. @category model */
+/**
+ * A feature width: a number (a literal when known statically) or `'same'`.
+ * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const widths: Layers.Width[] = [Layers.dense(784, 40).outWidth, Layers.tanh().outWidth]
+ * widths // [40, 'same']
+ */
 export type Width = number | Same
 
-/** The params and state of a layer without any. @category model */
+/**
+ * The params and state of a layer without any.
+ * @category model
+ * @example
+ * import { Layers, Random } from 'nn-ts'
+ * const { params, state }: { params: Layers.Empty; state: Layers.Empty } = Layers.relu().init(Random.key(0))
+ * params // []
+ * state // []
+ */
 export type Empty = readonly []
 
-/** @category model */
+/**
+ * The result of `backward(dy)`: the input gradient `dx` and `dparams`, shaped like the params.
+ * @category model
+ * @example
+ * import { Init, Layers, Random, Tensor } from 'nn-ts'
+ * const layer = Layers.dense(2, 1, { weightInit: Init.ones }) // W = [[1], [1]], b = [0]
+ * const { params, state } = layer.init(Random.key(0))
+ * const forward = layer.apply(params, state, Tensor.fromRows([[1, 2]]), { mode: 'train', key: Random.key(0) })
+ * const g: Layers.Gradients<Layers.DenseParams> = forward.backward(Tensor.fromRows([[1]]))
+ * g.dx // [[1, 1]]: dy·Wᵀ
+ * g.dparams // { W: [[1], [2]], b: [1] }: xᵀ·dy and Σ dy
+ */
 export interface Gradients<P> {
   readonly dx: Tensor
   readonly dparams: P
@@ -63,7 +113,17 @@ export interface BackwardOptions {
   readonly needDx?: boolean
 }
 
-/** @category model */
+/**
+ * What `apply` returns: the output, the next state, and the backward closure that computes gradients from the forward pass it closes over.
+ * @category model
+ * @example
+ * import { Init, Layers, Random, Tensor } from 'nn-ts'
+ * const layer = Layers.dense(2, 1, { weightInit: Init.ones })
+ * const { params, state } = layer.init(Random.key(0))
+ * const f: Layers.Forward<Layers.DenseParams, Layers.Empty> = layer.apply(params, state, Tensor.fromRows([[1, 2]]), { mode: 'eval', key: Random.key(0) })
+ * f.y // [[3]]: 1·1 + 2·1 + 0
+ * f.backward(f.y).dparams.b // [3]: the gradient of ½‖y‖²
+ */
 export interface Forward<P, S> {
   readonly y: Tensor
   readonly state: S
@@ -71,7 +131,14 @@ export interface Forward<P, S> {
   readonly backward: (dy: Tensor, options?: BackwardOptions) => Gradients<P>
 }
 
-/** A description of a layer's structure: for summaries, exporters and spec round-trips. @category model */
+/**
+ * A description of a layer's structure: for summaries, exporters and spec round-trips.
+ * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const node: Layers.Node = Layers.sequential(Layers.dense(2, 3), Layers.relu()).node
+ * node // { op: 'sequential', children: [{ op: 'dense', attrs: { in: 2, out: 3 } }, { op: 'relu', … }] }
+ */
 export interface Node {
   readonly op: string
   readonly attrs?: { readonly [key: string]: number | string | boolean }
@@ -87,6 +154,8 @@ export interface Node {
  * const ctx = { mode: 'train' as const, key: Random.key(1) }
  * const { y, backward } = layer.apply(params, state, Tensor.fromRows([[1, 2]]), ctx)
  * const { dx, dparams } = backward(y) // gradients of ½‖y‖²
+ * dx.shape // [1, 2]: like the input
+ * dparams.W.shape // [2, 3]: like the params
  */
 export interface Layer<P extends Tree, S extends Tree, In extends Width = number, Out extends Width = number> {
   /** A short human name, used in error messages, e.g. `dense(784→40)`. */
@@ -105,6 +174,17 @@ export interface Layer<P extends Tree, S extends Tree, In extends Width = number
  * backward call and cannot be observed. Layers use it (through `gradients`) for a `dx` their caller
  * said it does not need, so that reading it anyway still gives the right tensor.
  * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * let products = 0
+ * const g = Layers.lazyDx(() => {
+ *   products++
+ *   return Tensor.vector([1])
+ * }, [])
+ * products // 0: nothing computed yet
+ * g.dx // [1]
+ * g.dx // [1]
+ * products // 1: computed once, when first read
  */
 export const lazyDx = <P>(dx: () => Tensor, dparams: P): Gradients<P> => {
   let memo: Tensor | undefined
@@ -127,7 +207,8 @@ export const lazyDx = <P>(dx: () => Tensor, dparams: P): Gradients<P> => {
  * const W = Tensor.fromRows([[1, 2], [3, 4]])
  * const dy = Tensor.fromRows([[1, 0]])
  * const g = Layers.gradients({ needDx: false }, () => kernels.matmulTransposeB(dy, W), { W: dy })
- * // the product dy·Wᵀ has not run; g.dparams is ready
+ * g.dparams // { W: [[1, 0]] }: ready; the product dy·Wᵀ has not run
+ * g.dx // [[1, 3]]: computed now, because it is read
  */
 export const gradients = <P>(options: BackwardOptions | undefined, dx: () => Tensor, dparams: P): Gradients<P> =>
   options?.needDx === false ? lazyDx(dx, dparams) : { dx: dx(), dparams }
@@ -135,13 +216,35 @@ export const gradients = <P>(options: BackwardOptions | undefined, dx: () => Ten
 /** Whether a params tree holds any tensor (a layer without params can be skipped by a backward pass). */
 const holdsParams = (params: Tree): boolean => leaves(params).length > 0
 
-/** A layer of any params, state and widths. @category model */
+/**
+ * A layer of any params, state and widths.
+ * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const parts: Layers.AnyLayer[] = [Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 1)]
+ * parts.map((l) => l.name) // ['dense(2→3)', 'relu', 'dense(3→1)']
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyLayer = Layer<any, any, any, any>
 
-/** @category model */
+/**
+ * @category model
+ * @example
+ * import { Layers, Random } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu())
+ * const params: Layers.ParamsOf<typeof net> = net.init(Random.key(0)).params // readonly [DenseParams, Empty]
+ * params[0].W.shape // [2, 3]
+ * params[1] // []
+ */
 export type ParamsOf<L> = L extends Layer<infer P, infer _S, infer _I, infer _O> ? P : never
-/** @category model */
+/**
+ * @category model
+ * @example
+ * import { Layers, Random } from 'nn-ts'
+ * const bn = Layers.batchNorm(3)
+ * const state: Layers.StateOf<typeof bn> = bn.init(Random.key(0)).state // BatchNormState
+ * state.runningVar // [1, 1, 1]
+ */
 export type StateOf<L> = L extends Layer<infer _P, infer S, infer _I, infer _O> ? S : never
 
 // type-level widths
@@ -161,7 +264,16 @@ type Fits<Cur extends Width, In extends Width> = In extends Same
 
 type Next<Cur extends Width, Out extends Width> = Out extends Same ? Cur : Out
 
-/** The error a mis-wired chain reports at compile time. @category model */
+/**
+ * The error a mis-wired chain reports at compile time.
+ * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const miswired = () =>
+ *   // @ts-expect-error: WidthMismatch<"1", 40, 30> — layer 1 takes 30 features, the layers before it give 40
+ *   Layers.sequential(Layers.dense(784, 40), Layers.dense(30, 10))
+ * const fixed = Layers.sequential(Layers.dense(784, 40), Layers.dense(40, 10))
+ */
 export interface WidthMismatch<Index extends string, Produced, Expected> {
   readonly 'layer widths do not fit': { readonly at: Index; readonly previousOutputs: Produced; readonly layerTakes: Expected }
 }
@@ -175,7 +287,15 @@ type Check<Ls extends readonly AnyLayer[], Cur extends Width, Seen extends reado
     : WidthMismatch<`${Seen['length']}`, Cur, H['inWidth']>
   : unknown
 
-/** `unknown` when every layer's input width fits the previous output, a `WidthMismatch` otherwise. */
+/**
+ * `unknown` when every layer's input width fits the previous output, a `WidthMismatch` otherwise.
+ * @example
+ * import type { Layers } from 'nn-ts'
+ * type Dense<I extends number, O extends number> = Layers.Layer<Layers.DenseParams, Layers.Empty, I, O>
+ * const fits: Layers.CheckChain<[Dense<784, 40>, Dense<40, 10>]> = 'anything' // unknown: any value will do
+ * // @ts-expect-error: a chain that does not fit is a WidthMismatch, which no string is
+ * const broken: Layers.CheckChain<[Dense<784, 40>, Dense<30, 10>]> = 'anything'
+ */
 export type CheckChain<Ls extends readonly AnyLayer[]> = Ls extends readonly [infer H extends AnyLayer, ...infer T extends readonly AnyLayer[]]
   ? Check<T, H['outWidth'], [H]>
   : unknown
@@ -325,6 +445,13 @@ type ResidualOut<I extends Width, O extends Width> = [I] extends [Same] ? O : I
  * The error `concat` reports at compile time when its branches take different input widths.
  * @since 0.1.0
  * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const uneven = () =>
+ *   // @ts-expect-error: BranchMismatch<8, 9> — both branches must take the same input
+ *   Layers.concat(Layers.dense(8, 4), Layers.dense(9, 2))
+ * const even = Layers.concat(Layers.dense(8, 4), Layers.dense(8, 2))
+ * even.inWidth // 8
  */
 export interface BranchMismatch<FirstTakes, SecondTakes> {
   readonly 'concat branches take different input widths': { readonly firstTakes: FirstTakes; readonly secondTakes: SecondTakes }
@@ -335,6 +462,13 @@ export interface BranchMismatch<FirstTakes, SecondTakes> {
  * both to have the same width).
  * @since 0.1.0
  * @category model
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const shrinking = () =>
+ *   // @ts-expect-error: ResidualMismatch<16, 8> — x + f(x) needs f to keep the width
+ *   Layers.residual(Layers.dense(16, 8))
+ * const block = Layers.residual(Layers.dense(16, 16))
+ * block.outWidth // 16
  */
 export interface ResidualMismatch<Takes, Outputs> {
   readonly 'residual layer must output its input width': { readonly takes: Takes; readonly outputs: Outputs }
@@ -383,6 +517,8 @@ const within = <A>(where: string, f: () => A): A => {
  * @example
  * import { Layers } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(784, 40), Layers.sigmoid(), Layers.dense(40, 10))
+ * net.name // 'sequential(dense(784→40), sigmoid, dense(40→10))'
+ * const widths: readonly [784, 10] = [net.inWidth, net.outWidth]
  * // Layers.sequential(Layers.dense(784, 40), Layers.dense(30, 10)) does not compile.
  */
 export const sequential = <const Ls extends readonly AnyLayer[]>(
@@ -464,6 +600,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
  * import { pipe } from 'fp-ts/lib/function.js'
  * import { Layers } from 'nn-ts'
  * const net = pipe(Layers.dense(2, 8), Layers.andThen(Layers.tanh()), Layers.andThen(Layers.dense(8, 1)))
+ * net.name // 'sequential(sequential(dense(2→8), tanh), dense(8→1))'
  */
 export const andThen =
   <P2 extends Tree, S2 extends Tree, I2 extends Width, O2 extends Width>(g: Layer<P2, S2, I2, O2>) =>
@@ -475,6 +612,14 @@ export const andThen =
 /**
  * The identity layer: `y = x`, `dx = dy`. The unit of composition.
  * @category constructors
+ * @example
+ * import { Layers, Random, Tensor } from 'nn-ts'
+ * const x = Tensor.fromRows([[1, 2]])
+ * Layers.predict(Layers.identity(), [], [], x) // [[1, 2]]
+ * const net = Layers.dense(2, 2)
+ * const { params, state } = net.init(Random.key(0))
+ * const same = Layers.sequential(Layers.identity(), net) // the unit of composition: computes what net does
+ * Tensor.equals(Layers.predict(same, [[], params], [[], state], x), Layers.predict(net, params, state, x)) // true
  */
 export const identity = (): Layer<Empty, Empty, Same, Same> => ({
   name: 'identity',
@@ -493,6 +638,7 @@ export const identity = (): Layer<Empty, Empty, Same, Same> => ({
  * @example
  * import { Layers } from 'nn-ts'
  * const block = Layers.residual(Layers.sequential(Layers.dense(16, 16), Layers.relu()))
+ * block.name // 'residual(sequential(dense(16→16), relu))'
  * // Layers.residual(Layers.dense(16, 8)) does not compile.
  */
 export const residual = <P extends Tree, S extends Tree, I extends Width, O extends Width>(
@@ -537,7 +683,7 @@ const residualOf = <P extends Tree, S extends Tree, I extends Width, O extends W
  * @category combinators
  * @example
  * import { Layers } from 'nn-ts'
- * const wide = Layers.concat(Layers.dense(8, 4), Layers.dense(8, 2)) // 8 → 6 features
+ * const wide = Layers.concat(Layers.dense(8, 4), Layers.dense(8, 2)) // takes 8 features, gives 4 + 2
  * const six: 6 = wide.outWidth
  * // Layers.concat(Layers.dense(8, 4), Layers.dense(9, 2)) does not compile.
  */
@@ -597,6 +743,11 @@ export const concat = <
 /**
  * Runs a layer forward in eval mode and returns only the output (no state change, no gradient).
  * @category destructors
+ * @example
+ * import { Init, Layers, Random, Tensor } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 1, { weightInit: Init.ones }), Layers.relu())
+ * const { params, state } = net.init(Random.key(0))
+ * Layers.predict(net, params, state, Tensor.fromRows([[1, 2], [-1, -2]])) // [[3], [0]]
  */
 export const predict = <P extends Tree, S extends Tree>(layer: Layer<P, S, Width, Width>, params: P, state: S, x: Tensor): Tensor =>
   layer.apply(params, state, x, { mode: 'eval', key: Random.key(0) }).y
@@ -606,6 +757,13 @@ export const predict = <P extends Tree, S extends Tree>(layer: Layer<P, S, Width
  * is non-finite although its input was finite, e.g. `[2] dense(40→30)`; `undefined` if the output is
  * finite. Walks into chains through `parts`, with the same keys `sequential` gives its parts.
  * @category destructors
+ * @example
+ * import { Init, Layers, Random, Tensor } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(1, 1), Layers.dense(1, 1, { weightInit: Init.constant(Infinity) }))
+ * const { params, state } = net.init(Random.key(0))
+ * const ctx = { mode: 'eval' as const, key: Random.key(0) }
+ * Layers.locateNonFinite(net, params, state, Tensor.fromRows([[1]]), ctx) // '[1] dense(1→1)'
+ * Layers.locateNonFinite(net, params, state, Tensor.fromRows([[NaN]]), ctx) // 'input'
  */
 export const locateNonFinite = (layer: AnyLayer, params: Tree, state: Tree, x: Tensor, ctx: Context): string | undefined => {
   if (!isFinite(x)) return 'input'
