@@ -9,7 +9,15 @@ import type { Tensor } from '../tensor/Tensor.ts'
 import { normalCdf, normalPdf } from '../math/normal.ts'
 import type { Empty, Layer, Same } from './Layer.ts'
 
-/** A width-preserving layer without params or state. @category model */
+/**
+ * A width-preserving layer without params or state.
+ * @category model
+ * @example
+ * import { Layers, Random } from 'nn-ts'
+ * const act: Layers.Activation = Layers.tanh()
+ * act.outWidth // 'same': the width of what comes before
+ * act.init(Random.key(0)) // { params: [], state: [] }
+ */
 export type Activation = Layer<Empty, Empty, Same, Same>
 
 /**
@@ -19,8 +27,9 @@ export type Activation = Layer<Empty, Empty, Same, Same>
  *
  * @category constructors
  * @example
- * import { Layers } from 'nn-ts'
+ * import { Layers, Tensor } from 'nn-ts'
  * const square = Layers.elementwise('square', (x) => x * x, (x) => 2 * x)
+ * Layers.predict(square, [], [], Tensor.fromRows([[3, -2]])) // [[9, 4]]
  */
 export const elementwise = (
   name: string,
@@ -43,13 +52,33 @@ export const elementwise = (
 
 const logistic = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))
 
-/** `σ(x) = 1 / (1 + e^−x)`, computed without overflow; `σ' = y(1 − y)`. @category constructors */
+/**
+ * `σ(x) = 1 / (1 + e^−x)`, computed without overflow; `σ' = y(1 − y)`.
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * const x = Tensor.fromRows([[-1000, 0, 1000]], 'float64')
+ * Layers.predict(Layers.sigmoid(), [], [], x) // [[0, 0.5, 1]]: no overflow
+ */
 export const sigmoid = (): Activation => elementwise('sigmoid', logistic, (_x, y) => y * (1 - y))
 
-/** `tanh(x)`; `tanh' = 1 − y²`. @category constructors */
+/**
+ * `tanh(x)`; `tanh' = 1 − y²`.
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * const x = Tensor.fromRows([[0, 1]], 'float64')
+ * Tensor.toRows(Layers.predict(Layers.tanh(), [], [], x)) // => [[0, Math.tanh(1)]]
+ */
 export const tanh = (): Activation => elementwise('tanh', Math.tanh, (_x, y) => 1 - y * y)
 
-/** `max(0, x)` (NaN stays NaN, so failures are not hidden); derivative 1 for x > 0 and 0 otherwise (HW1 at 0). @category constructors */
+/**
+ * `max(0, x)` (NaN stays NaN, so failures are not hidden); derivative 1 for x > 0 and 0 otherwise (HW1 at 0).
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * Layers.predict(Layers.relu(), [], [], Tensor.fromRows([[-1, 0, 2, NaN]])) // [[0, 0, 2, NaN]]
+ */
 export const relu = (): Activation => {
   const layer = elementwise('relu', (x) => Math.max(x, 0), (x) => (x > 0 ? 1 : 0), {}, [0])
   // The same function and derivative through dedicated kernels instead of a closure per element.
@@ -59,15 +88,35 @@ export const relu = (): Activation => {
   }
 }
 
-/** `x` for x > 0, `αx` otherwise (α = 0.01 by default). @category constructors */
+/**
+ * `x` for x > 0, `αx` otherwise (α = 0.01 by default).
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * Layers.predict(Layers.leakyRelu(0.1), [], [], Tensor.fromRows([[-2, 3]], 'float64')) // [[-0.2, 3]]
+ */
 export const leakyRelu = (alpha = 0.01): Activation =>
   elementwise('leakyRelu', (x) => (x > 0 ? x : alpha * x), (x) => (x > 0 ? 1 : alpha), { alpha }, [0])
 
-/** `x` for x > 0, `α(eˣ − 1)` otherwise (α = 1 by default); derivative `y + α` below 0. @category constructors */
+/**
+ * `x` for x > 0, `α(eˣ − 1)` otherwise (α = 1 by default); derivative `y + α` below 0.
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * const y = Layers.predict(Layers.elu(), [], [], Tensor.fromRows([[-1, 2]], 'float64'))
+ * Tensor.toRows(y) // => [[Math.expm1(-1), 2]]
+ */
 export const elu = (alpha = 1): Activation =>
   elementwise('elu', (x) => (x > 0 ? x : alpha * Math.expm1(x)), (x, y) => (x > 0 ? 1 : y + alpha), { alpha }, alpha === 1 ? [] : [0])
 
-/** `log(1 + eˣ)`, computed stably as `max(x, 0) + log1p(e^−|x|)`; derivative `σ(x)`. @category constructors */
+/**
+ * `log(1 + eˣ)`, computed stably as `max(x, 0) + log1p(e^−|x|)`; derivative `σ(x)`.
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * const y = Layers.predict(Layers.softplus(), [], [], Tensor.fromRows([[-1000, 0, 1000]], 'float64'))
+ * Tensor.toRows(y) // => [[0, Math.LN2, 1000]]
+ */
 export const softplus = (): Activation =>
   elementwise('softplus', (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), (x) => logistic(x))
 
@@ -76,8 +125,9 @@ export const softplus = (): Activation =>
  * the `approximate` argument of `torch.nn.GELU`).
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers } from 'nn-ts'
  * const form: Layers.GeluApproximation = 'tanh'
+ * Layers.gelu({ approximate: form }).name // 'gelu(tanh)'
  */
 export type GeluApproximation = 'none' | 'tanh'
 
@@ -85,8 +135,9 @@ export type GeluApproximation = 'none' | 'tanh'
  * Options of `gelu`.
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers } from 'nn-ts'
  * const options: Layers.GeluOptions = { approximate: 'none' }
+ * Layers.gelu(options).name // 'gelu'
  */
 export interface GeluOptions {
   /** `'none'` (the default, as in PyTorch) for the exact form, `'tanh'` for the approximation. */
@@ -127,8 +178,10 @@ const geluTanh = (): Activation & { readonly kinks: readonly number[] } =>
  * @category constructors
  * @example
  * import { Layers, Tensor } from 'nn-ts'
- * const exact = Layers.gelu() // name 'gelu', node.attrs.approximate 'none'
- * const fast = Layers.gelu({ approximate: 'tanh' }) // name 'gelu(tanh)'
+ * const exact = Layers.gelu()
+ * exact.node // { op: 'gelu', attrs: { approximate: 'none' } }
+ * const fast = Layers.gelu({ approximate: 'tanh' })
+ * fast.name // 'gelu(tanh)'
  * const x = Tensor.fromRows([[-1, 0, 1]], 'float64')
  * Tensor.toArray(Layers.predict(exact, [], [], x)) // [-0.15865525393145707, 0, 0.8413447460685429]
  */
@@ -141,13 +194,24 @@ export const gelu = (options: GeluOptions = {}): Activation => {
   return { ...layer, node: { op: 'gelu', attrs: { approximate } } }
 }
 
-/** The identity as an activation (HW1's `Identity()`), for the output layer of a classifier. @category constructors */
+/**
+ * The identity as an activation (HW1's `Identity()`), for the output layer of a classifier.
+ * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * const out = Layers.linear()
+ * out.name // 'identity'
+ * Layers.predict(out, [], [], Tensor.fromRows([[-1, 5]])) // [[-1, 5]]
+ */
 export const linear = (): Activation => elementwise('identity', (x) => x, () => 1)
 
 /**
  * Row-wise softmax. Backward is the full Jacobian-vector product `dx = y ⊙ (dy − ⟨dy, y⟩_row)`,
  * not the diagonal. For training a classifier prefer `Loss.softmaxCrossEntropy` on logits.
  * @category constructors
+ * @example
+ * import { Layers, Tensor } from 'nn-ts'
+ * Layers.predict(Layers.softmax(), [], [], Tensor.fromRows([[1000, 1000], [0, 0]], 'float64')) // [[0.5, 0.5], [0.5, 0.5]]
  */
 export const softmax = (): Activation => ({
   name: 'softmax',

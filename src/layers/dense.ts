@@ -9,10 +9,25 @@ import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, ShapeError } from '../tensor/Tensor.ts'
 import { type Empty, type Layer, gradients } from './Layer.ts'
 
-/** @category model */
+/**
+ * The weight `W: [in, out]` and bias `b: [out]` of a dense layer.
+ * @category model
+ * @example
+ * import { Layers, Random } from 'nn-ts'
+ * const params: Layers.DenseParams = Layers.dense(784, 40).init(Random.key(0)).params
+ * params.W.shape // [784, 40]
+ * params.b // => Layers.dense(784, 40).init(Random.key(0)).params.b
+ */
 export type DenseParams = { readonly W: Tensor; readonly b: Tensor }
 
-/** @category model */
+/**
+ * How a dense layer initializes its weights and bias.
+ * @category model
+ * @example
+ * import { Init, Layers, Random } from 'nn-ts'
+ * const options: Layers.DenseOptions = { weightInit: Init.heNormal, biasInit: Init.constant(0.1) }
+ * Layers.dense(3, 2, options).init(Random.key(0)).params.b // [0.1, 0.1]
+ */
 export interface DenseOptions {
   /** Weight initializer (default Glorot uniform). */
   readonly weightInit?: Init.Initializer
@@ -26,8 +41,12 @@ export interface DenseOptions {
  *
  * @category constructors
  * @example
- * import { Layers, Init } from 'nn-ts'
+ * import { Init, Layers, Random, Tensor } from 'nn-ts'
  * const layer = Layers.dense(784, 40, { weightInit: Init.heNormal })
+ * layer.name // 'dense(784→40)'
+ * const small = Layers.dense(2, 1, { weightInit: Init.ones, biasInit: Init.constant(0.5) })
+ * const { params, state } = small.init(Random.key(0))
+ * Layers.predict(small, params, state, Tensor.fromRows([[1, 2]])) // [[3.5]]: x W + b
  */
 export const dense = <const In extends number, const Out extends number>(
   inFeatures: In,
