@@ -10,7 +10,18 @@ import type { AnyLayer, Context } from '../layers/Layer.ts'
 import { type Tensor, equals } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
-/** What a layer does on one input: output, input gradient, flattened parameter gradients. @category model */
+/**
+ * What a layer does on one input: output, input gradient, flattened parameter gradients.
+ * @category model
+ * @example
+ * import { Laws, Layers, Random, Tensor } from 'nn-ts'
+ * const f = Layers.dense(2, 3)
+ * const { params, state } = f.init(Random.key(0))
+ * const x = Tensor.fromRows([[1, 2]])
+ * const b: Laws.Behaviour = Laws.behaviour(f, params, state, x, Tensor.fromRows([[1, 0, 0]]), { mode: 'train', key: Random.key(1) })
+ * b.y.shape // [1, 3]
+ * b.dparams.map((g) => g.shape) // [[2, 3], [3]]: W and b, flattened
+ */
 export interface Behaviour {
   readonly y: Tensor
   readonly dx: Tensor
@@ -20,6 +31,13 @@ export interface Behaviour {
 /**
  * Runs `layer` forward on `x` and backward on `dy`.
  * @category laws
+ * @example
+ * import { Laws, Layers, Random, Tensor } from 'nn-ts'
+ * const x = Tensor.fromRows([[-1, 2]])
+ * const b = Laws.behaviour(Layers.relu(), [], [], x, Tensor.fromRows([[5, 5]]), { mode: 'eval', key: Random.key(0) })
+ * b.y // [[0, 2]]
+ * b.dx // [[0, 5]]
+ * b.dparams // []
  */
 export const behaviour = (layer: AnyLayer, params: Tree.Tree, state: Tree.Tree, x: Tensor, dy: Tensor, ctx: Context): Behaviour => {
   const f = layer.apply(params, state, x, ctx)

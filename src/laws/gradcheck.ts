@@ -22,14 +22,30 @@ import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, cast, fromArray, sameShape, showShape, withElement } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
-/** @category model */
+/**
+ * A gradient check's step `eps` and how far analytic and numeric may differ: `|analytic − numeric| ≤ atol + rtol·|numeric|`.
+ * @category model
+ * @example
+ * import { Laws, Tensor, kernels } from 'nn-ts'
+ * // f(x) = ⟨c, x⟩ is linear, so central differences are exact up to rounding: |f|·2⁻⁵³/ε ≈ 1e-9 here, under atol.
+ * const strict: Laws.Tolerance = { eps: 1e-6, atol: 1e-8, rtol: 0 }
+ * const c = Tensor.vector([2, 3], 'float64')
+ * const report = Laws.checkScalarGradient((x: Tensor.Tensor) => kernels.dot(c, x), Tensor.vector([1, 2], 'float64'), c, { tolerance: strict })
+ * report.mismatches // []
+ */
 export interface Tolerance {
   readonly eps: number
   readonly atol: number
   readonly rtol: number
 }
 
-/** The law's tolerance (as `torch.autograd.gradcheck`). @category constants */
+/**
+ * The law's tolerance (as `torch.autograd.gradcheck`).
+ * @category constants
+ * @example
+ * import { Laws } from 'nn-ts'
+ * Laws.gradcheckTolerance // { eps: 1e-6, atol: 1e-5, rtol: 1e-3 }
+ */
 export const gradcheckTolerance: Tolerance = { eps: 1e-6, atol: 1e-5, rtol: 1e-3 }
 
 /**
@@ -48,14 +64,29 @@ export interface Mismatch {
   readonly numeric: number
 }
 
-/** @category model */
+/**
+ * How many scalar comparisons a gradient check made, and those that failed.
+ * @category model
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * const report: Laws.GradientReport = Laws.checkLayerGradients(Layers.dense(3, 2), { rows: 4 })
+ * report.checked // 20: x has 4 × 3 elements, W 3 × 2, b 2
+ * report.mismatches // []
+ */
 export interface GradientReport {
   /** How many scalar comparisons were made. */
   readonly checked: number
   readonly mismatches: ReadonlyArray<Mismatch>
 }
 
-/** @category model */
+/**
+ * How a gradient check compares: which leaves element by element, how many random directions for the others, the key and the tolerance.
+ * @category model
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * const options: Laws.CheckOptions = { fullUpTo: 0, directions: 5 } // every leaf along 5 random directions
+ * Laws.checkLayerGradients(Layers.dense(3, 2), {}, options).checked // 15: 5 for each of x, W and b
+ */
 export interface CheckOptions {
   /** Leaves with at most this many elements are checked element by element (default 48). */
   readonly fullUpTo?: number
@@ -116,6 +147,10 @@ export const checkScalarGradient = <T extends Tree.Tree>(f: (at: T) => number, a
 /**
  * Where a layer law runs: params, state and input, each drawn from the law's key when omitted.
  * @category model
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * const at: Laws.LayerCheck<Layers.DenseParams, Layers.Empty> = { rows: 4, mode: 'eval' }
+ * Laws.checkLayerGradients(Layers.dense(3, 2), at).mismatches // []
  */
 export interface LayerCheck<P extends Tree.Tree, S extends Tree.Tree> {
   /** Default: `layer.init` with the law's key, in float64. */
@@ -191,6 +226,11 @@ export const checkLayerGradients = <P extends Tree.Tree, S extends Tree.Tree>(
 /**
  * The gradient law for a loss: `grad` must be the derivative of `value` with respect to the prediction.
  * @category laws
+ * @example
+ * import { Laws, Loss, Tensor } from 'nn-ts'
+ * const logits = Tensor.fromRows([[1, 2, 3], [0, 0, 1]])
+ * const targets = Tensor.fromRows([[0, 0, 1], [1, 0, 0]])
+ * Laws.checkLossGradients(Loss.softmaxCrossEntropy, logits, targets).mismatches // []
  */
 export const checkLossGradients = (loss: Loss, prediction: Tensor, target: Tensor, options: CheckOptions = {}): GradientReport => {
   const p = cast(prediction, 'float64')
@@ -208,6 +248,19 @@ export const checkLossGradients = (loss: Loss, prediction: Tensor, target: Tenso
  * - `apply leaves its inputs unchanged`: no pass writes into the params, state or input it was given;
  * - `train matches the reference`: train mode's new state equals the caller's `expected` (within tolerance).
  * @category model
+ * @example
+ * import { Laws, Layers, Tensor } from 'nn-ts'
+ * // A layer that counts its calls even in eval mode breaks one law.
+ * const counter: Layers.Layer<Layers.Empty, Tensor.Tensor, 'same', 'same'> = {
+ *   name: 'counter',
+ *   inWidth: 'same',
+ *   outWidth: 'same',
+ *   node: { op: 'counter' },
+ *   init: () => ({ params: [], state: Tensor.vector([0], 'float64') }),
+ *   apply: (_p, state, x) => ({ y: x, state: Tensor.vector([Tensor.item(state) + 1], 'float64'), backward: (dy) => ({ dx: dy, dparams: [] }) })
+ * }
+ * const broken: ReadonlyArray<Laws.StateLaw> = Laws.checkLayerState(counter).violations.map((v) => v.law)
+ * broken // ['eval keeps the state']
  */
 export type StateLaw =
   | 'eval keeps the state'
@@ -230,14 +283,33 @@ export interface StateViolation {
   readonly detail: string
 }
 
-/** @category model */
+/**
+ * How many leaf comparisons the state law made, and the laws that failed.
+ * @category model
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * const report: Laws.StateReport = Laws.checkLayerState(Layers.batchNorm(3))
+ * report.violations // []
+ * report.checked > 0 // true
+ */
 export interface StateReport {
   /** How many leaf comparisons were made. */
   readonly checked: number
   readonly violations: ReadonlyArray<StateViolation>
 }
 
-/** Where the state law runs, and optionally what train mode must produce. @category model */
+/**
+ * Where the state law runs, and optionally what train mode must produce.
+ * @category model
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * const check: Laws.StateCheck<Layers.BatchNormParams, Layers.BatchNormState> = {
+ *   rows: 8,
+ *   // In eval mode nothing changes; as a reference for train mode, a layer that keeps its state fails it.
+ *   expected: (state) => state
+ * }
+ * Laws.checkLayerState(Layers.batchNorm(3), check).violations.map((v) => v.law)[0] // 'train matches the reference'
+ */
 export interface StateCheck<P extends Tree.Tree, S extends Tree.Tree> extends Omit<LayerCheck<P, S>, 'mode'> {
   /**
    * A reference for train mode's update: the state one train pass must return, given the state, input
@@ -246,7 +318,14 @@ export interface StateCheck<P extends Tree.Tree, S extends Tree.Tree> extends Om
   readonly expected?: (state: S, x: Tensor, params: P) => S
 }
 
-/** @category model */
+/**
+ * The key a state check draws from, and its tolerance for the reference comparison.
+ * @category model
+ * @example
+ * import { Laws, Layers, Random } from 'nn-ts'
+ * const options: Laws.StateCheckOptions = { key: Random.key(7), tolerance: Laws.stateTolerance }
+ * Laws.checkLayerState(Layers.batchNorm(3), {}, options).violations // []
+ */
 export interface StateCheckOptions {
   /** Key for the drawn params, state and input and for the pass's context (default `Random.key(0)`). */
   readonly key?: Random.Key
@@ -263,6 +342,9 @@ export interface StateCheckOptions {
  * (`α·E + (1 − α)·μ`) rounds a few times, ~1e-16·|E|, well inside rtol 1e-12. Batches of thousands of
  * rows or values far from 1 need a tolerance scaled by the same bound.
  * @category constants
+ * @example
+ * import { Laws } from 'nn-ts'
+ * Laws.stateTolerance // { atol: 1e-12, rtol: 1e-12 }
  */
 export const stateTolerance: { readonly atol: number; readonly rtol: number } = { atol: 1e-12, rtol: 1e-12 }
 
@@ -352,7 +434,15 @@ export const checkLayerState = <P extends Tree.Tree, S extends Tree.Tree>(
   return { checked, violations }
 }
 
-/** A readable summary of a state report, for assertion messages. @category utils */
+/**
+ * A readable summary of a state report, for assertion messages.
+ * @category utils
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * Laws.describeStateReport('batchNorm(3)', Laws.checkLayerState(Layers.batchNorm(3))) // 'batchNorm(3): … state checks passed'
+ * const failed = { checked: 2, violations: [{ law: 'eval keeps the state' as const, path: ['runningMean'], detail: 'element 0 is 1, was 0' }] }
+ * Laws.describeStateReport('bn', failed) // 'bn: 1 of 2 state checks failed:\n  eval keeps the state: runningMean: element 0 is 1, was 0'
+ */
 export const describeStateReport = (name: string, report: StateReport): string =>
   report.violations.length === 0
     ? `${name}: ${report.checked} state checks passed`
@@ -362,7 +452,15 @@ export const describeStateReport = (name: string, report: StateReport): string =
         .map((v) => `  ${v.law}: ${v.path.length === 0 ? '<state>' : Tree.showPath(v.path)}: ${v.detail}`)
         .join('\n')
 
-/** A readable summary of a failed report, for assertion messages. @category utils */
+/**
+ * A readable summary of a failed report, for assertion messages.
+ * @category utils
+ * @example
+ * import { Laws, Layers } from 'nn-ts'
+ * Laws.describeReport('dense', Laws.checkLayerGradients(Layers.dense(3, 2), { rows: 4 })) // 'dense: 20 gradient checks passed'
+ * const failed = { checked: 18, mismatches: [{ path: ['x'], at: 0, analytic: 0.0338, numeric: 0.0169 }] }
+ * Laws.describeReport('scaleShift', failed) // 'scaleShift: 1 of 18 gradient checks failed:\n  x element 0: analytic 0.0338 vs numeric 0.0169'
+ */
 export const describeReport = (name: string, report: GradientReport): string =>
   report.mismatches.length === 0
     ? `${name}: ${report.checked} gradient checks passed`
