@@ -94,3 +94,28 @@ export function reluBackward(dy: usize, x: usize, out: usize, len: i32): void {
   }
   for (; i < len; i++) store<f32>(at(out, i), load<f32>(at(dy, i)) * (load<f32>(at(x, i)) > 0 ? <f32>1 : <f32>0))
 }
+
+/** `out = a − b` (one float32 rounding, as a float64 difference rounded to float32). */
+export function sub(a: usize, b: usize, out: usize, len: i32): void {
+  let i = 0
+  for (; i + 4 <= len; i += 4) v128.store(at(out, i), f32x4.sub(v128.load(at(a, i)), v128.load(at(b, i))))
+  for (; i < len; i++) store<f32>(at(out, i), load<f32>(at(a, i)) - load<f32>(at(b, i)))
+}
+
+/**
+ * Inverted dropout: `out = x · (u ≥ rate ? keep : 0)` with `keep` rounded to float32 once. The draws
+ * `u` are float32 and `rate` a float64 in [0, 1): `u ≥ rate` exactly when `u ≥ r`, `r` the least
+ * float32 not below `rate`, so the comparison runs on four float32 lanes.
+ */
+export function dropout(x: usize, u: usize, rate: f64, keep: f64, out: usize, len: i32): void {
+  let r = <f32>rate
+  if (<f64>r < rate) r = reinterpret<f32>(reinterpret<i32>(r) + 1)
+  const k = <f32>keep
+  const rv = f32x4.splat(r), kv = f32x4.splat(k)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const scale = v128.and(f32x4.ge(v128.load(at(u, i)), rv), kv)
+    v128.store(at(out, i), f32x4.mul(v128.load(at(x, i)), scale))
+  }
+  for (; i < len; i++) store<f32>(at(out, i), load<f32>(at(x, i)) * (load<f32>(at(u, i)) >= r ? k : <f32>0))
+}

@@ -15,5 +15,5 @@ export {
 export function heapBase(): usize {
   return (__heap_base + 63) & ~(<usize>63)
 }
-export { scale, axpby, axpbySquare, adaptiveDirection, add, mul, relu, reluBackward } from './elementwise'
+export { scale, axpby, axpbySquare, adaptiveDirection, add, sub, mul, relu, reluBackward, dropout } from './elementwise'
 export { sgdStep, momentumStep, emaMomentumStep, adamStep, rmsPropStep } from './optimizers'

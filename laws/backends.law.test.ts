@@ -31,8 +31,12 @@
  * - `sum` and `dot` accumulate in float64 in both backends, only in another order: 2·n·2⁻⁵³·S (float64
  *   does not underflow: a product of two float32 values is at least 2⁻²⁹⁸).
  *
- * Float64 tensors, element-wise maps over closures and the copies delegate to the reference kernels
- * and must agree bit for bit; shape errors must be the same errors.
+ * Float64 tensors, element-wise maps over closures, the small-tensor kernels (BatchNorm vectors,
+ * losses) and the copies delegate to the reference kernels and must agree bit for bit. So must the
+ * element-wise kernels of one float32 rounding (add, sub, mul, relu, reluBackward, dropout): the
+ * reference computes them in float64 and rounds once to float32, and for +, −, ×, ÷ and √ of float32
+ * operands that double rounding is innocuous (53 ≥ 2·24 + 2), so it equals WebAssembly's single
+ * float32 operation. Shape errors must be the same errors.
  *
  * `NN_TS_LAW_RUNS` and `NN_TS_LAW_SEED` change the number of cases and fix fast-check's seed (see
  * ./lawParameters.ts).
@@ -312,6 +316,8 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
       agree(`scale ${len}`, W.scale(x, 0.3), R.scale(x, 0.3), R.scale(X, 0.3).data, TOLERANCE, 2 * ETA)
       agree(`axpby ${len}`, W.axpby(0.9, x, -0.1, y), R.axpby(0.9, x, -0.1, y), R.axpby(0.9, X, 0.1, abs64(y)).data, TOLERANCE, axpbyUnderflow)
       identical(`add ${len}`, W.add(x, y), R.add(x, y))
+      identical(`sub ${len}`, W.sub(x, y), R.sub(x, y))
+      identical(`dropout ${len}`, W.dropout(x, y, 0.1, 1 / 0.9), R.dropout(x, y, 0.1, 1 / 0.9))
       identical(`mul ${len}`, W.mul(x, y), R.mul(x, y))
       identical(`relu ${len}`, W.relu(x), R.relu(x))
       identical(`reluBackward ${len}`, W.reluBackward(y, x), R.reluBackward(y, x))
@@ -338,11 +344,32 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
         identical('zipWith', W.zipWith(a, b, Math.atan2), R.zipWith(a, b, Math.atan2))
         identical('zipWith3', W.zipWith3(a, b, c, (p, q, r) => p * q - r), R.zipWith3(a, b, c, (p, q, r) => p * q - r))
         identical('add', W.add(a, b), R.add(a, b))
+        identical('sub', W.sub(a, b), R.sub(a, b))
         identical('mul', W.mul(a, b), R.mul(a, b))
         identical('add as zipWith', R.add(a, b), R.zipWith(a, b, (x, y) => x + y))
+        identical('sub as zipWith', R.sub(a, b), R.zipWith(a, b, (x, y) => x - y))
         identical('mul as zipWith', R.mul(a, b), R.zipWith(a, b, (x, y) => x * y))
+        // Small-tensor kernels (BatchNorm vectors, losses) are the reference ones in both backends.
+        const probabilities = R.map(c, (x) => 1 / (1 + Math.exp(-x)))
+        const targets = R.map(b, (x) => (x > 0 ? 1 : 0))
+        identical('divide', W.divide(a, 7), R.divide(a, 7))
+        identical('inverseSqrt', W.inverseSqrt(R.map(a, Math.abs), 1e-3), R.inverseSqrt(R.map(a, Math.abs), 1e-3))
+        for (const form of ['binary', 'binaryLogits', 'categorical'] as const) {
+          identical(`crossEntropyTerms ${form}`, W.crossEntropyTerms(form, probabilities, targets), R.crossEntropyTerms(form, probabilities, targets))
+        }
+        for (const form of ['binary', 'binaryLogits', 'categorical', 'softmax'] as const) {
+          identical(`crossEntropyGrad ${form}`, W.crossEntropyGrad(form, probabilities, targets, m), R.crossEntropyGrad(form, probabilities, targets, m))
+        }
         identical('relu', W.relu(a), R.relu(a))
         identical('reluBackward', W.reluBackward(b, a), R.reluBackward(b, a))
+        // Dropout: a product with the stored float32 scale or 0, one rounding in both backends; the
+        // WebAssembly comparison u ≥ rate runs in float32 against the least float32 ≥ rate, which
+        // selects the same elements (rates drawn where float32 cannot hold them exactly).
+        const u = Random.uniform(Random.key(s + 3), [m, n], 0, 1, 'float32')
+        const rate = (i % 1000) / 1000 + 1e-9 * (j % 7)
+        const keepScale = 1 / (1 - rate)
+        identical('dropout', W.dropout(a, u, rate, keepScale), R.dropout(a, u, rate, keepScale))
+        identical('dropout as a mask', R.dropout(a, u, rate, keepScale), R.mul(a, R.map(u, (v) => (v >= rate ? keepScale : 0))))
         // The dedicated ReLU kernels are the closure forms the activation layer used before them.
         identical('relu as map', R.relu(a), R.map(a, (x) => Math.max(x, 0)))
         identical('reluBackward as zipWith', R.reluBackward(b, a), R.zipWith(b, a, (d, x) => d * (x > 0 ? 1 : 0)))
@@ -383,6 +410,10 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
         identical('scale', W.scale(a, 0.3), R.scale(a, 0.3))
         identical('add', W.add(a, a2), R.add(a, a2))
         identical('add as zipWith', R.add(a, a2), R.zipWith(a, a2, (x, y) => x + y))
+        identical('sub', W.sub(a, a2), R.sub(a, a2))
+        identical('sub as zipWith', R.sub(a, a2), R.zipWith(a, a2, (x, y) => x - y))
+        const u = Random.uniform(Random.key(s + 8), [m, k], 0, 1, 'float64')
+        identical('dropout', W.dropout(a, u, 0.3, 1 / 0.7), R.dropout(a, u, 0.3, 1 / 0.7))
         identical('mul', W.mul(a, a2), R.mul(a, a2))
         identical('mul as zipWith', R.mul(a, a2), R.zipWith(a, a2, (x, y) => x * y))
         identical('relu', W.relu(a), R.relu(a))
@@ -433,6 +464,12 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
       ['add', (K) => K.add(a, b)],
       ['add dtypes', (K) => K.add(a, a64)],
       ['mul', (K) => K.mul(a, b)],
+      ['sub', (K) => K.sub(a, b)],
+      ['sub dtypes', (K) => K.sub(a, a64)],
+      ['dropout', (K) => K.dropout(a, b, 0.5, 2)],
+      ['dropout dtypes', (K) => K.dropout(a, a64, 0.5, 2)],
+      ['crossEntropyTerms', (K) => K.crossEntropyTerms('binary', a, b)],
+      ['crossEntropyGrad', (K) => K.crossEntropyGrad('softmax', a, b, 3)],
       ['reluBackward', (K) => K.reluBackward(a, b)],
       ['reluBackward dtypes', (K) => K.reluBackward(a, a64)],
       ['axpby', (K) => K.axpby(1, a, 1, b)],
@@ -453,7 +490,7 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
     const covered = new Set([
       ...fused,
       'name', 'matmul', 'matmulTransposeB', 'matmulTransposeA', 'affine', 'addRowVector', 'mulRowVector', 'rowSums', 'scaleRows',
-      'columnSums', 'scale', 'add', 'mul', 'relu', 'reluBackward', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
+      'columnSums', 'scale', 'add', 'sub', 'mul', 'divide', 'inverseSqrt', 'dropout', 'crossEntropyTerms', 'crossEntropyGrad', 'relu', 'reluBackward', 'axpby', 'axpbySquare', 'adaptiveDirection', 'map', 'zipWith', 'zipWith3', 'softmaxRows',
       'softmaxRowsBackward', 'logSumExpRows', 'argmaxRows', 'sum', 'dot', 'concatColumns', 'sliceColumns'
     ])
     expect(Object.keys(R).filter((k) => !covered.has(k))).toEqual([])

@@ -44,7 +44,7 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
   if (!(keep >= 0 && keep <= 1)) throw new RangeError(`batchNorm: keepRunning must be in [0, 1], got ${keep}`)
   if (!(eps > 0)) throw new RangeError(`batchNorm: eps must be positive, got ${eps}`)
   const name = `batchNorm(${features})`
-  const invStd = (variance: Tensor): Tensor => K.map(variance, (v) => 1 / Math.sqrt(v + eps))
+  const invStd = (variance: Tensor): Tensor => K.inverseSqrt(variance, eps)
   return {
     name,
     inWidth: features,
@@ -59,26 +59,26 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
       const m = x.shape[0] as number
       if (ctx.mode === 'eval') {
         const scale = invStd(state.runningVar)
-        const xhat = K.mulRowVector(K.addRowVector(x, K.map(state.runningMean, (v) => -v)), scale)
+        const xhat = K.mulRowVector(K.addRowVector(x, K.scale(state.runningMean, -1)), scale)
         return {
           y: K.addRowVector(K.mulRowVector(xhat, gamma), beta),
           state,
           backward: (dy, options) =>
-            gradients(options, () => K.mulRowVector(dy, K.zipWith(gamma, scale, (g, s) => g * s)), {
+            gradients(options, () => K.mulRowVector(dy, K.mul(gamma, scale)), {
               gamma: K.columnSums(K.mul(dy, xhat)),
               beta: K.columnSums(dy)
             })
         }
       }
       if (m < 2) throw new ShapeError(`${name} in train mode`, 'a batch of at least 2 rows (batch statistics)', x.shape)
-      const mean = K.map(K.columnSums(x), (s) => s / m)
-      const centered = K.addRowVector(x, K.map(mean, (v) => -v))
-      const variance = K.map(K.columnSums(K.mul(centered, centered)), (s) => s / m)
+      const mean = K.divide(K.columnSums(x), m)
+      const centered = K.addRowVector(x, K.scale(mean, -1))
+      const variance = K.divide(K.columnSums(K.mul(centered, centered)), m)
       const scale = invStd(variance)
       const xhat = K.mulRowVector(centered, scale)
       const next: BatchNormState = {
-        runningMean: K.zipWith(state.runningMean, mean, (r, b) => keep * r + (1 - keep) * b),
-        runningVar: K.zipWith(state.runningVar, variance, (r, b) => keep * r + (1 - keep) * b)
+        runningMean: K.axpby(keep, state.runningMean, 1 - keep, mean),
+        runningVar: K.axpby(keep, state.runningVar, 1 - keep, variance)
       }
       return {
         y: K.addRowVector(K.mulRowVector(xhat, gamma), beta),
@@ -87,8 +87,9 @@ export const batchNorm = <const N extends number>(features: N, options: BatchNor
           // HW1 appendix C, collapsed: dx = (1/σ)(dx̂ − mean(dx̂) − x̂ ⊙ mean(dx̂ ⊙ x̂)), per feature.
           const dx = (): Tensor => {
             const dxhat = K.mulRowVector(dy, gamma)
-            const meanDxhat = K.map(K.columnSums(dxhat), (s) => -s / m)
-            const meanDxhatXhat = K.map(K.columnSums(K.mul(dxhat, xhat)), (s) => -s / m)
+            // −Σ/m as Σ/(−m): the same quotient, negated exactly.
+            const meanDxhat = K.divide(K.columnSums(dxhat), -m)
+            const meanDxhatXhat = K.divide(K.columnSums(K.mul(dxhat, xhat)), -m)
             const inner = K.add(K.addRowVector(dxhat, meanDxhat), K.mulRowVector(xhat, meanDxhatXhat))
             return K.mulRowVector(inner, scale)
           }

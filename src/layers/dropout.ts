@@ -27,11 +27,12 @@ export const dropout = (rate: number): Layer<Empty, Empty, Same, Same> => {
     init: () => ({ params: [], state: [] }),
     apply: (_p, state, x, ctx) => {
       if (ctx.mode === 'eval' || rate === 0) return { y: x, state, backward: (dy) => ({ dx: dy, dparams: [] }) }
-      const mask = K.map(Random.uniform(ctx.key, x.shape, 0, 1, x.dtype), (u) => (u >= rate ? keepScale : 0))
+      // The draws are the mask: each element is kept where its draw is at least `rate`.
+      const draws = Random.uniform(ctx.key, x.shape, 0, 1, x.dtype)
       return {
-        y: K.mul(x, mask),
+        y: K.dropout(x, draws, rate, keepScale),
         state,
-        backward: (dy, options) => gradients(options, () => K.mul(dy, mask), [])
+        backward: (dy, options) => gradients(options, () => K.dropout(dy, draws, rate, keepScale), [])
       }
     }
   }

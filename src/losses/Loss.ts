@@ -67,13 +67,10 @@ const checked = (name: string, f: (p: Tensor, t: Tensor, m: number) => LossResul
  * grad // [[1, 2], [0, 0]]: 2 (ŷ − y) / 2 rows
  */
 export const meanSquaredError: Loss = checked('meanSquaredError', (p, t, m) => {
-  const diff = K.zipWith(p, t, (a, b) => a - b)
-  return { value: K.dot(diff, diff) / m, grad: K.map(diff, (d) => (2 * d) / m) }
+  const diff = K.sub(p, t)
+  // 2d/m as d/(m/2): the same quotient (m/2 is exact).
+  return { value: K.dot(diff, diff) / m, grad: K.divide(diff, m / 2) }
 })
-
-/** Clamp for probabilities so `log` stays finite; far from where gradient checks sample. */
-const PROB_EPS = 1e-12
-const clampProb = (q: number): number => Math.min(1 - PROB_EPS, Math.max(PROB_EPS, q))
 
 /**
  * Binary cross-entropy on probabilities: `−(1/m) Σ [y log ŷ + (1 − y) log(1 − ŷ)]`.
@@ -85,15 +82,7 @@ const clampProb = (q: number): number => Math.min(1 - PROB_EPS, Math.max(PROB_EP
  * grad // [[-2]]: (ŷ − y) / (ŷ (1 − ŷ))
  */
 export const binaryCrossEntropy: Loss = checked('binaryCrossEntropy', (p, t, m) => {
-  const terms = K.zipWith(p, t, (q, y) => {
-    const c = clampProb(q)
-    return -(y * Math.log(c) + (1 - y) * Math.log(1 - c))
-  })
-  const grad = K.zipWith(p, t, (q, y) => {
-    const c = clampProb(q)
-    return (c - y) / (c * (1 - c) * m)
-  })
-  return { value: K.sum(terms) / m, grad }
+  return { value: K.sum(K.crossEntropyTerms('binary', p, t)) / m, grad: K.crossEntropyGrad('binary', p, t, m) }
 })
 
 /**
@@ -108,9 +97,7 @@ export const binaryCrossEntropy: Loss = checked('binaryCrossEntropy', (p, t, m) 
  * bce.apply(Tensor.fromRows([[1000]], 'float64'), Tensor.fromRows([[0]], 'float64')).value // 1000: no overflow
  */
 export const binaryCrossEntropyWithLogits: Loss = checked('binaryCrossEntropyWithLogits', (z, t, m) => {
-  const terms = K.zipWith(z, t, (a, y) => Math.max(a, 0) - a * y + Math.log1p(Math.exp(-Math.abs(a))))
-  const grad = K.zipWith(z, t, (a, y) => ((a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))) - y) / m)
-  return { value: K.sum(terms) / m, grad }
+  return { value: K.sum(K.crossEntropyTerms('binaryLogits', z, t)) / m, grad: K.crossEntropyGrad('binaryLogits', z, t, m) }
 })
 
 /**
@@ -123,9 +110,7 @@ export const binaryCrossEntropyWithLogits: Loss = checked('binaryCrossEntropyWit
  * value // => -Math.log(0.75)
  */
 export const categoricalCrossEntropy: Loss = checked('categoricalCrossEntropy', (p, t, m) => {
-  const terms = K.zipWith(p, t, (q, y) => (y === 0 ? 0 : -y * Math.log(clampProb(q))))
-  const grad = K.zipWith(p, t, (q, y) => -y / (clampProb(q) * m))
-  return { value: K.sum(terms) / m, grad }
+  return { value: K.sum(K.crossEntropyTerms('categorical', p, t)) / m, grad: K.crossEntropyGrad('categorical', p, t, m) }
 })
 
 /**
@@ -142,8 +127,7 @@ export const categoricalCrossEntropy: Loss = checked('categoricalCrossEntropy', 
 export const softmaxCrossEntropy: Loss = checked('softmaxCrossEntropy', (z, t, m) => {
   const mass = K.rowSums(t)
   const value = (K.dot(K.logSumExpRows(z), mass) - K.dot(t, z)) / m
-  const grad = K.zipWith(K.scaleRows(K.softmaxRows(z), mass), t, (q, y) => (q - y) / m)
-  return { value, grad }
+  return { value, grad: K.crossEntropyGrad('softmax', K.scaleRows(K.softmaxRows(z), mass), t, m) }
 })
 
 /**
@@ -161,6 +145,6 @@ export const scaled = (loss: Loss, c: number): Loss => ({
   name: `${c}·${loss.name}`,
   apply: (p, t) => {
     const r = loss.apply(p, t)
-    return { value: c * r.value, grad: K.map(r.grad, (g) => c * g) }
+    return { value: c * r.value, grad: K.scale(r.grad, c) }
   }
 })

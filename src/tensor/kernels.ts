@@ -67,6 +67,31 @@ export interface Kernels {
    * 1, 1, 0, eps)`), `p' = p + (−η)·d`.
    */
   readonly rmsPropStep: (param: Tensor, grad: Tensor, nu: Tensor, decay: number, keep: number, eps: number, eta: number) => StepResult
+  /** Element-wise `a − b` of two same-shaped tensors. */
+  readonly sub: (a: Tensor, b: Tensor) => Tensor
+  /** Element-wise `a / c` (a mean from a sum: `divide(columnSums(x), m)`). */
+  readonly divide: (a: Tensor, c: number) => Tensor
+  /** Element-wise `1 / √(a + eps)` (BatchNorm's inverse standard deviation from a variance). */
+  readonly inverseSqrt: (a: Tensor, eps: number) => Tensor
+  /**
+   * Inverted dropout with uniform draws `u` in [0, 1): `x · (u ≥ rate ? keepScale : 0)`, `keepScale`
+   * rounded to the dtype once (as a stored mask holds it). The forward pass applies it to the input,
+   * the backward pass to `dy`, with the same draws.
+   */
+  readonly dropout: (x: Tensor, u: Tensor, rate: number, keepScale: number) => Tensor
+  /**
+   * The per-element terms of a cross-entropy, prediction `p` against target `y` (summed and divided
+   * by the batch by the loss), with probabilities clamped to [1e-12, 1 − 1e-12] so logarithms stay
+   * finite: `'binary'` `−(y log p + (1 − y) log(1 − p))`; `'binaryLogits'` (p is a logit z)
+   * `max(z, 0) − z y + log(1 + e^−|z|)`; `'categorical'` `−y log p` (0 where y = 0).
+   */
+  readonly crossEntropyTerms: (form: CrossEntropyTermsForm, p: Tensor, y: Tensor) => Tensor
+  /**
+   * The gradient of the mean over `m` rows of those terms, per element: `'binary'` `(p − y) / (p(1 −
+   * p)·m)` (p clamped); `'binaryLogits'` `(σ(z) − y)/m`; `'categorical'` `−y / (p·m)` (p clamped);
+   * `'softmax'` `(q − y)/m` for `q` = softmax(z) times each row's target mass (softmax cross-entropy).
+   */
+  readonly crossEntropyGrad: (form: CrossEntropyForm, p: Tensor, y: Tensor, m: number) => Tensor
   /** Element-wise `a + b` of two same-shaped tensors. */
   readonly add: (a: Tensor, b: Tensor) => Tensor
   /** Element-wise `a ⊙ b` of two same-shaped tensors. */
@@ -129,6 +154,18 @@ export interface AdamStepCoefficients {
   readonly eta: number
   readonly weightDecay?: number
 }
+
+/**
+ * Which cross-entropy a `crossEntropyTerms` call computes (see `Kernels`).
+ * @category model
+ */
+export type CrossEntropyTermsForm = 'binary' | 'binaryLogits' | 'categorical'
+
+/**
+ * Which cross-entropy gradient a `crossEntropyGrad` call computes (see `Kernels`).
+ * @category model
+ */
+export type CrossEntropyForm = CrossEntropyTermsForm | 'softmax'
 
 // shape checks shared by backends
 
@@ -519,6 +556,99 @@ const mul = (a: Tensor, b: Tensor): Tensor => {
   return make(a.shape, a.dtype, A instanceof Float32Array && B instanceof Float32Array ? mul32(A, B) : mul64(A as Float64Array, B as Float64Array))
 }
 
+const sub32 = (A: Float32Array, B: Float32Array): Float32Array => {
+  const out = new Float32Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) - (B[i] as number)
+  return out
+}
+const sub64 = (A: Float64Array, B: Float64Array): Float64Array => {
+  const out = new Float64Array(A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) - (B[i] as number)
+  return out
+}
+const sub = (a: Tensor, b: Tensor): Tensor => {
+  checkSame('sub', a, b)
+  const A = a.data
+  const B = b.data
+  return make(a.shape, a.dtype, A instanceof Float32Array && B instanceof Float32Array ? sub32(A, B) : sub64(A as Float64Array, B as Float64Array))
+}
+
+const divide = (a: Tensor, c: number): Tensor => {
+  const A = a.data
+  const out = alloc(a.dtype, A.length)
+  for (let i = 0; i < A.length; i++) out[i] = (A[i] as number) / c
+  return make(a.shape, a.dtype, out)
+}
+
+const inverseSqrt = (a: Tensor, eps: number): Tensor => {
+  const A = a.data
+  const out = alloc(a.dtype, A.length)
+  for (let i = 0; i < A.length; i++) out[i] = 1 / Math.sqrt((A[i] as number) + eps)
+  return make(a.shape, a.dtype, out)
+}
+
+const dropout = (x: Tensor, u: Tensor, rate: number, keepScale: number): Tensor => {
+  checkSame('dropout', x, u)
+  const X = x.data
+  const U = u.data
+  const out = alloc(x.dtype, X.length)
+  // The scale as a mask stored in the tensor's dtype holds it.
+  const keep = rounding(x.dtype)(keepScale)
+  for (let i = 0; i < X.length; i++) out[i] = (X[i] as number) * ((U[i] as number) >= rate ? keep : 0)
+  return make(x.shape, x.dtype, out)
+}
+
+/** Probabilities are clamped so that `log` stays finite; far from where gradient checks sample. */
+const PROB_EPS = 1e-12
+const clampProb = (q: number): number => Math.min(1 - PROB_EPS, Math.max(PROB_EPS, q))
+/** σ(z) without overflow for any z. */
+const logistic = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)))
+
+const crossEntropyTerms = (form: CrossEntropyTermsForm, p: Tensor, y: Tensor): Tensor => {
+  checkSame('crossEntropyTerms', p, y)
+  const P = p.data
+  const Y = y.data
+  const out = alloc(p.dtype, P.length)
+  if (form === 'binary') {
+    for (let i = 0; i < P.length; i++) {
+      const c = clampProb(P[i] as number)
+      const t = Y[i] as number
+      out[i] = -(t * Math.log(c) + (1 - t) * Math.log(1 - c))
+    }
+  } else if (form === 'binaryLogits') {
+    for (let i = 0; i < P.length; i++) {
+      const z = P[i] as number
+      out[i] = Math.max(z, 0) - z * (Y[i] as number) + Math.log1p(Math.exp(-Math.abs(z)))
+    }
+  } else {
+    for (let i = 0; i < P.length; i++) {
+      const t = Y[i] as number
+      out[i] = t === 0 ? 0 : -t * Math.log(clampProb(P[i] as number))
+    }
+  }
+  return make(p.shape, p.dtype, out)
+}
+
+const crossEntropyGrad = (form: CrossEntropyForm, p: Tensor, y: Tensor, m: number): Tensor => {
+  checkSame('crossEntropyGrad', p, y)
+  const P = p.data
+  const Y = y.data
+  const out = alloc(p.dtype, P.length)
+  if (form === 'binary') {
+    for (let i = 0; i < P.length; i++) {
+      const c = clampProb(P[i] as number)
+      out[i] = (c - (Y[i] as number)) / (c * (1 - c) * m)
+    }
+  } else if (form === 'binaryLogits') {
+    for (let i = 0; i < P.length; i++) out[i] = (logistic(P[i] as number) - (Y[i] as number)) / m
+  } else if (form === 'categorical') {
+    for (let i = 0; i < P.length; i++) out[i] = -(Y[i] as number) / (clampProb(P[i] as number) * m)
+  } else {
+    for (let i = 0; i < P.length; i++) out[i] = ((P[i] as number) - (Y[i] as number)) / m
+  }
+  return make(p.shape, p.dtype, out)
+}
+
 // ReLU gets loops of its own: `map` with a closure calls it per element, and one function per array
 // type keeps each loop monomorphic.
 const relu32 = (A: Float32Array): Float32Array => {
@@ -677,7 +807,13 @@ export const reference: Kernels = {
   columnSums,
   scale,
   add,
+  sub,
   mul,
+  divide,
+  inverseSqrt,
+  dropout,
+  crossEntropyTerms,
+  crossEntropyGrad,
   relu,
   reluBackward,
   axpby,

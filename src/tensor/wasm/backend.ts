@@ -1,9 +1,12 @@
 /**
  * The WebAssembly SIMD backend of `Kernels`.
  *
- * Float32 products, broadcasts, reductions and softmax run in the module built from `assembly/`;
- * everything else — float64 tensors (gradient checks), element-wise maps over JS closures, argmax,
- * column slicing and concatenation (already a native copy) — is the reference backend's code.
+ * Float32 products, broadcasts, reductions, softmax, the element-wise kernels of the hot paths and
+ * the fused optimizer steps run in the module built from `assembly/`; everything else — float64
+ * tensors (gradient checks), element-wise maps over JS closures, the kernels of small vectors and
+ * losses (`divide`, `inverseSqrt`, `crossEntropy…`: a batch of class scores or a BatchNorm vector,
+ * where a copy across the boundary costs more than the loop), argmax, column slicing and
+ * concatenation (already a native copy) — is the reference backend's code.
  *
  * Each call copies its inputs into the module's linear memory, runs one exported function and copies
  * the result out into a fresh typed array, so callers only ever see new tensors that share no memory
@@ -352,6 +355,14 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
       return tensor(a.shape, one([A], ([pa, po], n) => X.scale(pa as number, c, po as number, n)))
     },
     add: pairwise('add', X.add, reference.add),
+    sub: pairwise('sub', X.sub, reference.sub),
+    dropout: (x, u, rate, keepScale) => {
+      const Xd = f32(x)
+      const Ud = f32(u)
+      if (Xd === undefined || Ud === undefined) return reference.dropout(x, u, rate, keepScale)
+      checkSame('dropout', x, u)
+      return tensor(x.shape, one([Xd, Ud], ([px, pu, po], n) => X.dropout(px as number, pu as number, rate, keepScale, po as number, n)))
+    },
     mul: pairwise('mul', X.mul, reference.mul),
     reluBackward: pairwise('reluBackward', X.reluBackward, reference.reluBackward),
     relu: (a) => {

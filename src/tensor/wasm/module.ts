@@ -67,6 +67,8 @@ export interface KernelExports {
   readonly axpbySquare: (alpha: number, v: Ptr, beta: number, g: Ptr, out: Ptr, len: number) => void
   readonly adaptiveDirection: (m: Ptr, v: Ptr, c1: number, c2: number, epsRoot: number, eps: number, out: Ptr, len: number) => void
   readonly add: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
+  readonly sub: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
+  readonly dropout: (x: Ptr, u: Ptr, rate: number, keep: number, out: Ptr, len: number) => void
   readonly mul: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
   readonly relu: (a: Ptr, out: Ptr, len: number) => void
   readonly reluBackward: (dy: Ptr, x: Ptr, out: Ptr, len: number) => void
@@ -102,6 +104,8 @@ const EXPORTS: ReadonlyArray<keyof KernelExports> = [
   'axpbySquare',
   'adaptiveDirection',
   'add',
+  'sub',
+  'dropout',
   'mul',
   'relu',
   'reluBackward',
