@@ -20,22 +20,12 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
-import {
-  closed,
-  enumeration,
-  finite,
-  fraction,
-  nameOrTagged,
-  nonNegative,
-  nonNegativeInt,
-  oneOf,
-  positive,
-  positiveInt,
-  tagged,
-  text,
-  unitInterval
-} from './codecs.ts'
+import type { GeluApproximation } from '../layers/activations.ts'
+import type { Kind } from '../layers/kinds.ts'
+import { closed, enumeration, fraction, nonNegative, nonNegativeInt, positive, positiveInt, tagged, text, unitInterval } from './codecs.ts'
 import { type SpecError, type SpecIssue, describeValue, issuesOf, specError } from './errors.ts'
+import { type InitializerJson, initializerNames as initializerNameList } from './initializers.ts'
+import { chainCodec, chainToNode, legacyGelu, typesOf } from './layers.ts'
 
 // constants
 
@@ -46,27 +36,27 @@ import { type SpecError, type SpecIssue, describeValue, issuesOf, specError } fr
  * import { Spec } from 'nn-ts'
  * Spec.initializerNames.includes('heNormal') // true
  */
-export const initializerNames = [
-  'zeros',
-  'ones',
-  'glorotUniform',
-  'glorotNormal',
-  'xavierUniform',
-  'xavierNormal',
-  'heUniform',
-  'heNormal',
-  'lecunUniform',
-  'lecunNormal'
-] as const
+export const initializerNames = initializerNameList
 
 /**
- * Activation layers, by `type`.
+ * Activation layers, by `type` (`linear` is another name for `identity`).
  * @category constants
  * @example
  * import { Spec } from 'nn-ts'
  * Spec.activationNames.includes('gelu') // true
  */
-export const activationNames = ['identity', 'linear', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'elu', 'softplus', 'gelu', 'softmax'] as const
+export const activationNames: ReadonlyArray<LayerSpec['type']> = typesOf('activation')
+
+/**
+ * Layers that combine other layers, by `type`: `sequential` (a chain, in a chain), `residual`
+ * (`x + f(x)`) and `concat` (two branches side by side).
+ * @since 0.2.0
+ * @category constants
+ * @example
+ * import { Spec } from 'nn-ts'
+ * Spec.graphNames // ['sequential', 'residual', 'concat']
+ */
+export const graphNames: ReadonlyArray<LayerSpec['type']> = typesOf('graph')
 
 /**
  * The forms a `gelu` layer's `approximate` field may name (PyTorch's names): `'none'` is the exact
@@ -76,7 +66,7 @@ export const activationNames = ['identity', 'linear', 'sigmoid', 'tanh', 'relu',
  * import { Spec } from 'nn-ts'
  * Spec.geluApproximations // ['none', 'tanh']
  */
-export const geluApproximations = ['none', 'tanh'] as const
+export const geluApproximations: ReadonlyArray<GeluApproximation> = ['none', 'tanh']
 
 /**
  * What a `gelu` layer without `approximate` means: `'tanh'`, the only form before the field existed,
@@ -87,7 +77,7 @@ export const geluApproximations = ['none', 'tanh'] as const
  * import { Spec } from 'nn-ts'
  * Spec.legacyGeluApproximation // 'tanh'
  */
-export const legacyGeluApproximation = 'tanh' as const
+export const legacyGeluApproximation = legacyGelu
 
 /**
  * Losses, by name (`mse`, `bce`, `bceWithLogits`, `cce` are short for the library's names).
@@ -109,57 +99,6 @@ export const lossNames = [
 ] as const
 
 // codecs
-
-const initializer = nameOrTagged('an initializer', initializerNames, {
-  constant: closed('a constant initializer', { type: t.literal('constant'), value: finite }, {}),
-  uniform: closed('a uniform initializer', { type: t.literal('uniform'), min: finite, max: finite }, {}),
-  normal: closed('a normal initializer', { type: t.literal('normal'), std: nonNegative }, { mean: finite })
-})
-
-const plainActivation = <const N extends string>(type: N) => closed(`a ${type} layer`, { type: t.literal(type) }, {})
-
-/** A gelu layer as written: `approximate` may be missing (a spec from before the field existed). */
-const geluAsWritten = closed('a gelu layer', { type: t.literal('gelu') }, { approximate: enumeration('a GELU form', geluApproximations) })
-
-/** A decoded gelu layer: its form always explicit. */
-interface GeluLayerSpec {
-  readonly type: 'gelu'
-  readonly approximate: (typeof geluApproximations)[number]
-}
-
-/** Decodes a missing `approximate` as the legacy tanh form, so a decoded (and re-written) spec says it. */
-const geluLayer = new t.Type<GeluLayerSpec, GeluLayerSpec, unknown>(
-  'a gelu layer',
-  (u): u is GeluLayerSpec => geluAsWritten.is(u) && u.approximate !== undefined,
-  (u, c) => pipe(geluAsWritten.validate(u, c), E.map((l): GeluLayerSpec => ({ type: 'gelu', approximate: l.approximate ?? legacyGeluApproximation }))),
-  t.identity
-)
-
-const layerTypes = ['dense', 'batchNorm', 'dropout'] as const
-
-const layer = tagged(
-  'a layer',
-  {
-    dense: closed('a dense layer', { type: t.literal('dense'), units: positiveInt }, { in: positiveInt, weightInit: initializer, biasInit: initializer }),
-    batchNorm: closed('a batchNorm layer', { type: t.literal('batchNorm') }, { features: positiveInt, keepRunning: unitInterval, eps: positive }),
-    dropout: closed('a dropout layer', { type: t.literal('dropout'), rate: fraction }, {}),
-    identity: plainActivation('identity'),
-    linear: plainActivation('linear'),
-    sigmoid: plainActivation('sigmoid'),
-    tanh: plainActivation('tanh'),
-    relu: plainActivation('relu'),
-    leakyRelu: closed('a leakyRelu layer', { type: t.literal('leakyRelu') }, { alpha: finite }),
-    elu: closed('an elu layer', { type: t.literal('elu') }, { alpha: positive }),
-    softplus: plainActivation('softplus'),
-    gelu: geluLayer,
-    softmax: plainActivation('softmax')
-  },
-  (found) => {
-    const all = [...layerTypes, ...activationNames]
-    const hint = / \(did you mean .*\)$/.exec(oneOf(all, found))?.[0] ?? ''
-    return `a layer type: one of ${layerTypes.join(', ')}, or an activation: ${activationNames.join(', ')}${hint}`
-  }
-)
 
 const schedule = tagged('a learning-rate schedule', {
   step: closed('a step schedule', { type: t.literal('step'), every: positiveInt, factor: positive }, {}),
@@ -188,16 +127,17 @@ const data = tagged('a data source', {
   idx: closed('IDX files', { type: t.literal('idx'), trainImages: text, trainLabels: text }, { testImages: text, testLabels: text, classes: positiveInt })
 })
 
-const layerList = new t.Type<ReadonlyArray<t.TypeOf<typeof layer>>, unknown, unknown>(
-  'a non-empty array of layers',
-  (u): u is ReadonlyArray<t.TypeOf<typeof layer>> => Array.isArray(u) && u.length > 0 && u.every(layer.is),
-  (u, c) => (Array.isArray(u) && u.length > 0 ? t.array(layer).validate(u, c) : t.failure(u, c)),
-  t.identity
-)
+const lossCodec = enumeration('a loss', lossNames)
 
 /**
  * The io-ts codec of a spec: the JSON shape, with ranges but without the cross-field checks that
  * `decode` adds. Every object rejects fields it does not know.
+ *
+ * Layers: `dense`, `batchNorm`, `dropout`, the activations, and graphs of them: `sequential`
+ * (`{ "type": "sequential", "layers": [ … ] }`, a chain inside a chain), `residual`
+ * (`{ "type": "residual", "layers": [ … ] }` for `x + f(x)` around a chain, or `"layer": { … }` around
+ * one layer) and `concat` (`{ "type": "concat", "branches": [A, B] }`, each branch a layer or an array
+ * of layers, their outputs side by side).
  *
  * A `gelu` layer takes an optional `"approximate": "none" | "tanh"` (the exact form or the tanh
  * approximation, PyTorch's names). **A missing `approximate` decodes to `"tanh"`**, not to the exact
@@ -213,8 +153,24 @@ const layerList = new t.Type<ReadonlyArray<t.TypeOf<typeof layer>>, unknown, unk
  */
 export const codec = closed(
   'a network spec',
-  { input: positiveInt, layers: layerList, loss: enumeration('a loss', lossNames), optimizer, training },
+  { input: positiveInt, layers: chainCodec, loss: lossCodec, optimizer, training },
   { output: positiveInt, data, name: t.string, description: t.string }
+)
+
+/**
+ * The io-ts codec of a spec that may describe only a network: `input` and `layers` are required, the
+ * loss, optimizer and training settings are optional (and checked when present), so a full spec
+ * decodes with it too. For checkpoints and pages that only rebuild the network.
+ * @since 0.2.0
+ * @category codecs
+ * @example
+ * import { Spec } from 'nn-ts'
+ * Spec.networkCodec.is({ input: 2, layers: [{ type: 'dense', units: 3 }] }) // true
+ */
+export const networkCodec = closed(
+  'a network spec',
+  { input: positiveInt, layers: chainCodec },
+  { output: positiveInt, name: t.string, description: t.string, loss: lossCodec, optimizer, training, data }
 )
 
 // model
@@ -234,14 +190,68 @@ export const codec = closed(
 export type Spec = t.TypeOf<typeof codec>
 
 /**
+ * A decoded spec of a network alone: what `Spec.network` needs. Every `Spec` is one.
+ * @since 0.2.0
+ * @category model
+ * @example
+ * import type { Spec } from 'nn-ts'
+ * const architecture: Spec.NetworkSpec = { input: 784, layers: [{ type: 'dense', units: 10 }], output: 10 }
+ */
+export type NetworkSpec = t.TypeOf<typeof networkCodec>
+
+/**
+ * Each kind of layer as a spec writes it, by kind (the `Layers.Kind` it builds). Fields left out take
+ * the layer's defaults; `in` and `features` are optional checks of the width the layer receives.
+ * @since 0.2.0
+ * @category model
+ * @example
+ * import type { Spec } from 'nn-ts'
+ * const block: Spec.LayerSpecs['residual'] = { type: 'residual', layers: [{ type: 'dense', units: 16 }, { type: 'relu' }] }
+ */
+export interface LayerSpecs {
+  readonly sequential: { readonly type: 'sequential'; readonly layers: ReadonlyArray<LayerSpec> }
+  readonly residual: { readonly type: 'residual'; readonly layers: ReadonlyArray<LayerSpec> } | { readonly type: 'residual'; readonly layer: LayerSpec }
+  readonly concat: { readonly type: 'concat'; readonly branches: readonly [BranchSpec, BranchSpec] }
+  readonly dense: {
+    readonly type: 'dense'
+    readonly units: number
+    readonly in?: number
+    readonly weightInit?: InitializerSpec
+    readonly biasInit?: InitializerSpec
+  }
+  readonly batchNorm: { readonly type: 'batchNorm'; readonly features?: number; readonly keepRunning?: number; readonly eps?: number }
+  readonly dropout: { readonly type: 'dropout'; readonly rate: number }
+  readonly identity: { readonly type: 'identity' | 'linear' }
+  readonly sigmoid: { readonly type: 'sigmoid' }
+  readonly tanh: { readonly type: 'tanh' }
+  readonly relu: { readonly type: 'relu' }
+  readonly leakyRelu: { readonly type: 'leakyRelu'; readonly alpha?: number }
+  readonly elu: { readonly type: 'elu'; readonly alpha?: number }
+  readonly softplus: { readonly type: 'softplus' }
+  readonly gelu: { readonly type: 'gelu'; readonly approximate: GeluApproximation }
+  readonly softmax: { readonly type: 'softmax' }
+}
+
+/**
  * One layer of a spec.
  * @category model
  * @example
  * import type { Spec } from 'nn-ts'
  * const layers: Spec.LayerSpec[] = [{ type: 'dense', units: 40, weightInit: 'heNormal' }, { type: 'leakyRelu', alpha: 0.1 }, { type: 'dropout', rate: 0.2 }]
  * const gelu: Spec.LayerSpec = { type: 'gelu', approximate: 'none' } // decoded, a gelu layer always says its form
+ * const wide: Spec.LayerSpec = { type: 'concat', branches: [{ type: 'dense', units: 4 }, [{ type: 'dense', units: 2 }, { type: 'tanh' }]] }
  */
-export type LayerSpec = t.TypeOf<typeof layer>
+export type LayerSpec = LayerSpecs[Kind]
+
+/**
+ * A branch of a `concat`: one layer, or an array of layers (a chain).
+ * @since 0.2.0
+ * @category model
+ * @example
+ * import type { Spec } from 'nn-ts'
+ * const branches: Spec.BranchSpec[] = [{ type: 'relu' }, [{ type: 'dense', units: 8 }, { type: 'tanh' }]]
+ */
+export type BranchSpec = LayerSpec | ReadonlyArray<LayerSpec>
 
 /**
  * An initializer: a name, or `{ type: 'constant' | 'uniform' | 'normal', … }` with its arguments.
@@ -250,7 +260,7 @@ export type LayerSpec = t.TypeOf<typeof layer>
  * import type { Spec } from 'nn-ts'
  * const inits: Spec.InitializerSpec[] = ['heNormal', { type: 'uniform', min: -0.1, max: 0.1 }, { type: 'constant', value: 0.01 }]
  */
-export type InitializerSpec = t.TypeOf<typeof initializer>
+export type InitializerSpec = InitializerJson
 
 /**
  * An optimizer with its hyper-parameters, an optional schedule, gradient clipping and weight decay.
@@ -283,38 +293,29 @@ export type DataSpec = t.TypeOf<typeof data>
 
 // semantic checks
 
-const issue = (path: string, expected: string, found: unknown): SpecIssue => ({ path, expected, found: describeValue(found) })
-
 /**
  * What the codec cannot see: each layer's declared input width (`in`, `features`) against the width
- * the layers before it produce, the declared `output` against the last width, and a uniform
- * initializer's range.
+ * the layers before it produce, residual blocks that change the width, the declared `output` against
+ * the last width, and a uniform initializer's range.
  */
-const semanticIssues = (spec: Spec): ReadonlyArray<SpecIssue> => {
-  const issues: SpecIssue[] = []
-  const initIssues = (path: string, init: InitializerSpec | undefined): void => {
-    if (typeof init === 'object' && init.type === 'uniform' && !(init.min <= init.max)) {
-      issues.push(issue(`${path}.max`, `a number ≥ min (${init.min})`, init.max))
-    }
-  }
-  let width = spec.input
-  let from = 'input'
-  spec.layers.forEach((l, i) => {
-    const at = `layers[${i}]`
-    const declared = l.type === 'dense' ? l.in : l.type === 'batchNorm' ? l.features : undefined
-    if (declared !== undefined && declared !== width) {
-      issues.push(issue(`${at}.${l.type === 'dense' ? 'in' : 'features'}`, `${width} (the width of ${from})`, declared))
-    }
-    if (l.type === 'dense') {
-      initIssues(`${at}.weightInit`, l.weightInit)
-      initIssues(`${at}.biasInit`, l.biasInit)
-      width = l.units
-      from = `${at}, dense with ${l.units} units`
-    }
-  })
-  if (spec.output !== undefined && spec.output !== width) issues.push(issue('output', `${width} (the width of ${from})`, spec.output))
-  return issues
+const semanticIssues = (spec: NetworkSpec): ReadonlyArray<SpecIssue> => {
+  const placed = chainToNode(spec.layers, { path: 'layers', width: spec.input, from: 'input' })
+  const output =
+    spec.output === undefined || spec.output === placed.width ? [] : [{ path: 'output', expected: `${placed.width} (the width of ${placed.from})`, found: describeValue(spec.output) }]
+  return [...placed.issues, ...output]
 }
+
+const decodeWith =
+  <A extends NetworkSpec>(c: t.Type<A, unknown, unknown>) =>
+  (json: unknown): E.Either<SpecError, A> =>
+    pipe(
+      c.decode(json),
+      E.mapLeft((errors) => specError(issuesOf(errors))),
+      E.chain((spec) => {
+        const issues = semanticIssues(spec)
+        return issues.length === 0 ? E.right(spec) : E.left(specError(issues))
+      })
+    )
 
 // decoders
 
@@ -328,15 +329,21 @@ const semanticIssues = (spec: Spec): ReadonlyArray<SpecIssue> => {
  * const r = Spec.decode({ input: 784, layers: [{ type: 'dense', units: -5 }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 1 } })
  * if (E.isLeft(r)) r.left.message // 'invalid spec: layers[0].units: expected a positive integer, found -5'
  */
-export const decode = (json: unknown): E.Either<SpecError, Spec> =>
-  pipe(
-    codec.decode(json),
-    E.mapLeft((errors) => specError(issuesOf(errors))),
-    E.chain((spec) => {
-      const issues = semanticIssues(spec)
-      return issues.length === 0 ? E.right(spec) : E.left(specError(issues))
-    })
-  )
+export const decode: (json: unknown) => E.Either<SpecError, Spec> = decodeWith(codec)
+
+/**
+ * Decodes a spec that describes a network, with or without its loss, optimizer and training settings
+ * (checked when present), with the same checks and messages as `decode`. What a checkpoint needs to
+ * rebuild its network (`Spec.fromNetwork` writes such specs).
+ * @since 0.2.0
+ * @category decoders
+ * @example
+ * import { Spec } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * const r = Spec.decodeNetwork({ input: 4, layers: [{ type: 'residual', layer: { type: 'dense', units: 3 } }] })
+ * if (E.isLeft(r)) r.left.message // 'invalid spec: layers[0].layer: expected layers that output 4 features (the width of input), … found 3 features …'
+ */
+export const decodeNetwork: (json: unknown) => E.Either<SpecError, NetworkSpec> = decodeWith(networkCodec)
 
 /**
  * Parses JSON text and decodes it; a syntax error is reported with its line and column, `name` (a

@@ -5,12 +5,8 @@
  *
  * @since 0.1.0
  */
-import * as Init from '../init/Initializer.ts'
-import { elu, gelu, leakyRelu, linear, relu, sigmoid, softmax, softplus, tanh } from '../layers/activations.ts'
-import { batchNorm } from '../layers/batchNorm.ts'
-import { dense } from '../layers/dense.ts'
-import { dropout } from '../layers/dropout.ts'
-import { type AnyLayer, sequential } from '../layers/Layer.ts'
+import * as E from 'fp-ts/lib/Either.js'
+import { fromNode } from '../layers/kinds.ts'
 import * as Loss from '../losses/Loss.ts'
 import { type LearningRate, adam, adamw, emaMomentum, momentum, nesterov, rmsprop, sgd } from '../optim/alias.ts'
 import { clipByGlobalNorm } from '../optim/clip.ts'
@@ -19,7 +15,8 @@ import { type AnyTransformation, type GradientTransformation, type OptState, cha
 import { addDecayedWeights } from '../optim/weightDecay.ts'
 import type { Network } from '../train/step.ts'
 import type { Tree } from '../tree/Tree.ts'
-import type { InitializerSpec, LayerSpec, OptimizerSpec, Spec } from './Spec.ts'
+import { chainToNode } from './layers.ts'
+import type { NetworkSpec, OptimizerSpec, Spec } from './Spec.ts'
 
 /**
  * The training settings of a spec with defaults filled in (`seed` 0, `validationSize` 0).
@@ -41,8 +38,12 @@ export interface Training {
  * @category model
  * @example
  * import { Spec, Train } from 'nn-ts'
- * declare const built: Spec.Built
+ * const built: Spec.Built = Spec.build({
+ *   input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'softmaxCrossEntropy',
+ *   optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 4, seed: 7 }
+ * })
  * const s0 = Train.initialState(built.network, built.optimizer, built.training.seed)
+ * s0.step // 0
  */
 export interface Built {
   readonly network: Network<Tree, Tree>
@@ -66,85 +67,24 @@ export interface BuildOptions {
 
 const MNIST_TRAIN_SIZE = 60000
 
-const initializers: Readonly<Record<Extract<InitializerSpec, string>, Init.Initializer>> = {
-  zeros: Init.zeros,
-  ones: Init.ones,
-  glorotUniform: Init.glorotUniform,
-  glorotNormal: Init.glorotNormal,
-  xavierUniform: Init.xavierUniform,
-  xavierNormal: Init.xavierNormal,
-  heUniform: Init.heUniform,
-  heNormal: Init.heNormal,
-  lecunUniform: Init.lecunUniform,
-  lecunNormal: Init.lecunNormal
-}
-
-const initializer = (s: InitializerSpec | undefined): Init.Initializer | undefined => {
-  if (s === undefined) return undefined
-  if (typeof s === 'string') return initializers[s]
-  switch (s.type) {
-    case 'constant':
-      return Init.constant(s.value)
-    case 'uniform':
-      return Init.uniform(s.min, s.max)
-    case 'normal':
-      return Init.normal(s.mean ?? 0, s.std)
-  }
-}
-
-/** One layer, given the width it receives. */
-const layerOf = (l: LayerSpec, width: number): AnyLayer => {
-  switch (l.type) {
-    case 'dense': {
-      const weightInit = initializer(l.weightInit)
-      const biasInit = initializer(l.biasInit)
-      // Only the options given, so the layer's own defaults (Glorot uniform, zeros) apply otherwise.
-      return dense(width, l.units, { ...(weightInit === undefined ? {} : { weightInit }), ...(biasInit === undefined ? {} : { biasInit }) })
-    }
-    case 'batchNorm':
-      return batchNorm(width, { ...(l.keepRunning === undefined ? {} : { keepRunning: l.keepRunning }), ...(l.eps === undefined ? {} : { eps: l.eps }) })
-    case 'dropout':
-      return dropout(l.rate)
-    case 'identity':
-    case 'linear':
-      return linear()
-    case 'sigmoid':
-      return sigmoid()
-    case 'tanh':
-      return tanh()
-    case 'relu':
-      return relu()
-    case 'leakyRelu':
-      return leakyRelu(l.alpha)
-    case 'elu':
-      return elu(l.alpha)
-    case 'softplus':
-      return softplus()
-    case 'gelu':
-      return gelu({ approximate: l.approximate })
-    case 'softmax':
-      return softmax()
-  }
-}
-
 /**
- * The network of a spec: its layers in a `sequential` chain, dense and BatchNorm widths taken from the
- * width before them.
+ * The network of a spec: its layers in a `sequential` chain, each dense and BatchNorm layer as wide as
+ * what it receives; `residual`, `concat` and nested `sequential` layers as the graphs they describe.
+ * Total on what `decode` or `decodeNetwork` accepts; a spec that did not come from them may throw.
  * @category constructors
  * @example
  * import { Spec } from 'nn-ts'
- * Spec.network({ input: 4, layers: [{ type: 'dense', units: 3 }, { type: 'tanh' }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 2 } }).name
- * // 'sequential(dense(4→3), tanh)'
+ * Spec.network({ input: 4, layers: [{ type: 'dense', units: 3 }, { type: 'tanh' }] }).name // 'sequential(dense(4→3), tanh)'
+ * const block = { type: 'residual', layers: [{ type: 'dense', units: 4 }, { type: 'relu' }] } as const
+ * Spec.network({ input: 4, layers: [block] }).name // 'sequential(residual(sequential(dense(4→4), relu)))'
  */
-export const network = (spec: Spec): Network<Tree, Tree> => {
-  const layers: AnyLayer[] = []
-  let width = spec.input
-  for (const l of spec.layers) {
-    layers.push(layerOf(l, width))
-    if (l.type === 'dense') width = l.units
-  }
-  // The widths are only known at run time here, so the compile-time chain check has nothing to check.
-  return sequential(...(layers as [AnyLayer])) as unknown as Network<Tree, Tree>
+export const network = (spec: NetworkSpec): Network<Tree, Tree> => {
+  const placed = chainToNode(spec.layers, { path: 'layers', width: spec.input, from: 'input' })
+  const first = placed.issues[0]
+  if (first !== undefined) throw new RangeError(`Spec.network: the spec was not decoded: ${first.path}: expected ${first.expected}, found ${first.found}`)
+  const built = fromNode(placed.node)
+  if (E.isLeft(built)) throw new RangeError(`Spec.network: ${built.left.message}`)
+  return built.right as Network<Tree, Tree>
 }
 
 const losses: Readonly<Record<Spec['loss'], Loss.Loss>> = {
@@ -164,8 +104,11 @@ const losses: Readonly<Record<Spec['loss'], Loss.Loss>> = {
  * @category constructors
  * @example
  * import { Spec } from 'nn-ts'
- * declare const spec: Spec.Spec
- * Spec.training(spec).seed // 0 unless the spec says otherwise
+ * const spec: Spec.Spec = {
+ *   input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'mse',
+ *   optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 3, batchSize: 4 }
+ * }
+ * Spec.training(spec) // { epochs: 3, batchSize: 4, seed: 0, validationSize: 0 }
  */
 export const training = (spec: Spec): Training => ({
   epochs: spec.training.epochs,
@@ -193,9 +136,14 @@ const learningRate = (o: OptimizerSpec, totalSteps: number): LearningRate => {
  * named optimizer, so its state has the same structure as one built by hand.
  * @category constructors
  * @example
- * import { Spec } from 'nn-ts'
- * declare const spec: Spec.Spec
- * const opt = Spec.optimizer(spec, { trainSize: 55000 })
+ * import { Optim, Spec, Tensor } from 'nn-ts'
+ * const spec: Spec.Spec = {
+ *   input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'mse',
+ *   optimizer: { type: 'adam', learningRate: 2e-3, schedule: { type: 'cosine', alpha: 0.02 } },
+ *   training: { epochs: 15, batchSize: 100 }
+ * }
+ * const opt = Spec.optimizer(spec, { trainSize: 55000 }) // the cosine spans 15 × 550 steps
+ * Optim.learningRate(opt.init({ w: Tensor.vector([1]) })) // 0.002
  */
 export const optimizer = (spec: Spec, options: BuildOptions = {}): GradientTransformation<OptState> => {
   const o = spec.optimizer

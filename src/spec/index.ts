@@ -12,3 +12,4 @@
 export * from './errors.ts'
 export * from './Spec.ts'
 export * from './build.ts'
+export * from './fromNetwork.ts'
