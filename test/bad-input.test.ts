@@ -36,7 +36,7 @@ const cli = async (...argv: string[]): Promise<Outcome> => {
 
 /** The real bin in a child process, with a timeout so a hang fails instead of blocking. */
 const subprocess = (...argv: string[]): Outcome => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'nn-ts.mjs'), ...argv], { cwd: dir, encoding: 'utf8', timeout: 20_000 })
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...argv], { cwd: dir, encoding: 'utf8', timeout: 20_000 })
   if (r.error !== undefined) throw r.error
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }
