@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/Either'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { Checkpoint, Init, Layers, Optim, Spec, Tensor, Train, Tree } from '../src/index.ts'
+import { Checkpoint, Data, Init, Layers, Loss, Optim, Random, Spec, Tensor, Train, Tree } from '../src/index.ts'
 
 const seedJson = (): Record<string, unknown> => JSON.parse(readFileSync(new URL('../examples/seed.spec.json', import.meta.url), 'utf8'))
 
@@ -21,6 +21,21 @@ const decoded = (json: unknown): Spec.Spec => {
   const r = Spec.decode(json)
   if (E.isLeft(r)) throw new Error(`expected a valid spec, got: ${r.left.message}`)
   return r.right
+}
+
+/**
+ * A checkpoint written to its file format and read back. The format is changing from JSON text
+ * (version 1: `encode` gives a string) to a tensor file (version 2: `encode` gives Either an error or
+ * bytes), and these tests are about the spec inside, so they take whichever `encode` writes.
+ */
+const throughFile = (c: Checkpoint.Checkpoint): Checkpoint.Checkpoint => {
+  const encoded: unknown = Checkpoint.encode(c)
+  const file = typeof encoded === 'string' ? encoded : (encoded as E.Either<{ readonly message: string }, Uint8Array>)
+  if (typeof file !== 'string' && E.isLeft(file)) throw new Error(file.left.message)
+  const decode = Checkpoint.decode as (file: unknown) => E.Either<{ readonly message: string }, Checkpoint.Checkpoint>
+  const read = decode(typeof file === 'string' ? file : file.right)
+  if (E.isLeft(read)) throw new Error(read.left.message)
+  return read.right
 }
 
 const issues = (json: unknown): ReadonlyArray<Spec.SpecIssue> => {
@@ -179,12 +194,10 @@ describe("a gelu layer's approximate field", () => {
     expect((Spec.codec.encode(spec) as Spec.Spec).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
     // A checkpoint embeds the spec it is given (the CLI gives the decoded one).
     const { network, optimizer } = Spec.build(spec)
-    const text = Checkpoint.encode(Checkpoint.make(Train.initialState(network, optimizer, 0), spec))
-    const restored = Checkpoint.decode(text)
-    if (E.isLeft(restored)) throw new Error(restored.left.message)
-    expect((restored.right.spec as { layers: unknown[] }).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
+    const restored = throughFile(Checkpoint.make(Train.initialState(network, optimizer, 0), spec))
+    expect((restored.spec as { layers: unknown[] }).layers[1]).toEqual({ type: 'gelu', approximate: 'tanh' })
     // And reading it back means the same network.
-    expect(decoded(restored.right.spec)).toEqual(spec)
+    expect(decoded(restored.spec)).toEqual(spec)
   })
 
   it('the decoded type requires the field: the codec accepts a value as decoded only with it', () => {
@@ -314,5 +327,239 @@ describe('bad specs: path, expected, found', () => {
     expect(onlyIssue(edit((j) => (j['data'] = { type: 'csv' })))).toMatchObject({ path: 'data.type', expected: 'one of mnist, idx' })
     expect(onlyIssue(edit((j) => (j['data'] = { type: 'idx', trainImages: 'a' })))).toMatchObject({ path: 'data.trainLabels' })
     expect(onlyIssue(edit((j) => (j['data'] = { type: 'mnist', dir: '' })))).toMatchObject({ path: 'data.dir', expected: 'a non-empty string' })
+  })
+})
+
+describe('graphs in a spec: sequential, residual, concat', () => {
+  const graph = (layers: ReadonlyArray<unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ...tiny(), input: 4, layers, ...extra })
+  const x = Tensor.fromRows([[1, -2, 3, -4], [0.5, 0.25, -1, 2]], 'float64')
+
+  it('each form builds the network written by hand, with the same initial params and outputs', () => {
+    const spec = decoded(
+      graph(
+        [
+          { type: 'residual', layers: [{ type: 'dense', units: 4 }, { type: 'tanh' }] },
+          { type: 'residual', layer: { type: 'dense', units: 4 } },
+          { type: 'concat', branches: [{ type: 'dense', units: 3 }, [{ type: 'dense', units: 2 }, { type: 'gelu', approximate: 'none' }]] },
+          { type: 'sequential', layers: [{ type: 'relu' }] },
+          { type: 'dense', units: 3, in: 5 }
+        ],
+        { output: 3 }
+      )
+    )
+    const byHand = Layers.sequential(
+      Layers.residual(Layers.sequential(Layers.dense(4, 4), Layers.tanh())),
+      Layers.residual(Layers.dense(4, 4)),
+      Layers.concat(Layers.dense(4, 3), Layers.sequential(Layers.dense(4, 2), Layers.gelu())),
+      Layers.sequential(Layers.relu()),
+      Layers.dense(5, 3)
+    )
+    const network = Spec.network(spec)
+    expect(network.name).toBe(byHand.name)
+    const a = network.init(Random.key(5), 'float64')
+    const b = byHand.init(Random.key(5), 'float64')
+    expect(Tree.equals(a.params, b.params)).toBe(true)
+    expect(Tensor.toArray(Layers.predict(network, a.params, a.state, x))).toEqual(Tensor.toArray(Layers.predict(byHand, b.params, b.state, x)))
+  })
+
+  it('widths are checked through graphs, each problem at its JSON path', () => {
+    expect(onlyIssue(graph([{ type: 'residual', layers: [{ type: 'dense', units: 3 }] }]))).toEqual({
+      path: 'layers[0].layers',
+      expected: 'layers that output 4 features (the width of input), which the block adds to their output',
+      found: '3 features (the width of layers[0].layers[0], dense with 3 units)'
+    })
+    expect(onlyIssue(graph([{ type: 'dense', units: 6 }, { type: 'residual', layer: { type: 'dense', units: 2, in: 6 } }]))).toMatchObject({
+      path: 'layers[1].layer',
+      found: '2 features (the width of layers[1].layer, dense with 2 units)'
+    })
+    expect(onlyIssue(graph([{ type: 'concat', branches: [{ type: 'relu' }, [{ type: 'dense', units: 2 }, { type: 'batchNorm', features: 3 }]] }]))).toEqual({
+      path: 'layers[0].branches[1][1].features',
+      expected: '2 (the width of layers[0].branches[1][0], dense with 2 units)',
+      found: '3'
+    })
+    // A concat outputs the sum of its branches: 4 (relu keeps the width) + 2.
+    expect(onlyIssue(graph([{ type: 'concat', branches: [{ type: 'relu' }, { type: 'dense', units: 2 }] }, { type: 'dense', units: 1, in: 5 }]))).toEqual({
+      path: 'layers[1].in',
+      expected: '6 (the width of layers[0], a concat of 4 + 2 features)',
+      found: '5'
+    })
+    expect(onlyIssue(graph([{ type: 'sequential', layers: [{ type: 'dense', units: 7 }] }], { output: 4 }))).toEqual({
+      path: 'output',
+      expected: '7 (the width of layers[0].layers[0], dense with 7 units)',
+      found: '4'
+    })
+  })
+
+  it('malformed graphs say what a graph takes', () => {
+    expect(onlyIssue(graph([{ type: 'residual' }]))).toEqual({
+      path: 'layers[0].layers',
+      expected: 'the layers of the block: "layers" (a non-empty array of layers) or "layer" (one layer)',
+      found: 'nothing (the field is missing)'
+    })
+    expect(onlyIssue(graph([{ type: 'residual', layers: [{ type: 'relu' }], layer: { type: 'relu' } }]))).toMatchObject({ path: 'layers[0].layer', expected: expect.stringMatching(/not both/) })
+    expect(onlyIssue(graph([{ type: 'residual', layers: [] }]))).toEqual({ path: 'layers[0].layers', expected: 'a non-empty array of layers', found: 'an array of 0 items' })
+    expect(onlyIssue(graph([{ type: 'concat', branches: [[{ type: 'relu' }], [{ type: 'relu' }], [{ type: 'relu' }]] }]))).toEqual({
+      path: 'layers[0].branches',
+      expected: 'two branches, each a layer or a non-empty array of layers (concat joins two: nest a concat in a branch for more)',
+      found: 'an array of 3 items'
+    })
+    expect(issues(graph([{ type: 'concat', branches: [{ type: 'relu' }, [{ type: 'dense', unit: 2 }]] }])).map((i) => i.path)).toEqual([
+      'layers[0].branches[1][0].unit',
+      'layers[0].branches[1][0].units'
+    ])
+    expect(onlyIssue(graph([{ type: 'concat', branches: [{ type: 'relu' }, 3] }]))).toEqual({
+      path: 'layers[0].branches[1]',
+      expected: 'a branch: a layer (an object with a "type" field) or a non-empty array of layers',
+      found: '3'
+    })
+    expect(onlyIssue(graph([{ type: 'sequential', layers: [{ type: 'residul', layer: { type: 'relu' } }] }]))).toMatchObject({
+      path: 'layers[0].layers[0].type',
+      expected: expect.stringMatching(/a graph: sequential, residual, concat, .*\(did you mean residual\?\)$/)
+    })
+  })
+})
+
+describe('network-only specs', () => {
+  const architecture = { input: 4, layers: [{ type: 'dense', units: 3 }, { type: 'softmax' }] }
+
+  it('decodeNetwork takes a spec without loss, optimizer or training, and a full one', () => {
+    const r = Spec.decodeNetwork(architecture)
+    expect(r).toEqual(E.right(architecture))
+    expect(Spec.network(right(r)).name).toBe('sequential(dense(4→3), softmax)')
+    expect(Spec.decodeNetwork(tiny())).toEqual(E.right(tiny()))
+  })
+
+  it('decode still needs what training needs, and decodeNetwork checks those parts when they are there', () => {
+    expect(issues(architecture).map((i) => i.path)).toEqual(['loss', 'optimizer', 'training'])
+    const r = Spec.decodeNetwork({ ...architecture, training: { epochs: 0, batchSize: 1 } })
+    expect(E.isLeft(r) && r.left.issues).toEqual([{ path: 'training.epochs', expected: 'a positive integer', found: '0' }])
+  })
+})
+
+const right = <A>(r: E.Either<Spec.SpecError, A>): A => {
+  if (E.isLeft(r)) throw new Error(r.left.message)
+  return r.right
+}
+
+describe('Spec.fromNetwork', () => {
+  const seedExtras = (spec: Spec.Spec): Spec.TrainingExtras => ({
+    loss: spec.loss,
+    optimizer: spec.optimizer,
+    training: spec.training,
+    ...(spec.data === undefined ? {} : { data: spec.data }),
+    ...(spec.name === undefined ? {} : { name: spec.name }),
+    ...(spec.description === undefined ? {} : { description: spec.description })
+  })
+
+  it('writes the seed network back as the seed spec, with every field filled in', () => {
+    const seed = decoded(seedJson())
+    const written = right(Spec.fromNetwork(Spec.network(seed), seedExtras(seed)))
+    const hidden = (units: number, from: number) => [
+      { type: 'dense', units, in: from, weightInit: 'heNormal' },
+      { type: 'batchNorm', features: units, keepRunning: 0.9, eps: 1e-8 },
+      { type: 'relu' }
+    ]
+    expect(written).toEqual({ ...seed, layers: [...hidden(40, 784), ...hidden(30, 40), ...hidden(20, 30), { type: 'dense', units: 10, in: 20 }] })
+    // And what it writes decodes to itself and builds the same optimizer and settings.
+    expect(decoded(JSON.parse(JSON.stringify(written)))).toEqual(written)
+    expect(Spec.training(written)).toEqual(Spec.training(seed))
+  })
+
+  it("examples/mnist.ts's network → spec in a checkpoint → the digit page's network: the same predictions", () => {
+    const he = { weightInit: Init.heNormal }
+    const network = Layers.sequential(
+      Layers.dense(784, 40, he), Layers.batchNorm(40), Layers.relu(),
+      Layers.dense(40, 30, he), Layers.batchNorm(30), Layers.relu(),
+      Layers.dense(30, 20, he), Layers.batchNorm(20), Layers.relu(),
+      Layers.dense(20, 10)
+    )
+    // A few Adam steps on random digits, so the params and BatchNorm's running statistics are not the initial ones.
+    const seed = decoded(seedJson())
+    const optimizer = Optim.adam(1e-2)
+    const step = Train.trainStep(network, Loss.softmaxCrossEntropy, optimizer)
+    const labels = Array.from({ length: 32 }, (_, i) => (i * 7) % 10)
+    const batch = Data.unsafeFromLabelled(Random.uniform(Random.key(1), [32, 784], 0, 1), labels, 10)
+    let state = Train.initialState(network, optimizer, 0)
+    for (let i = 0; i < 3; i++) state = step(batch)(state)[1]
+    const images = Random.uniform(Random.key(2), [5, 784], 0, 1)
+    const expected = Tensor.toArray(Layers.predict(network, state.params, state.layerState, images))
+
+    for (const spec of [right(Spec.fromNetwork(network, seedExtras(seed))), right(Spec.fromNetwork(network))]) {
+      // What examples/web does with the file: decode, rebuild the network from the spec, restore.
+      const checkpoint = throughFile(Checkpoint.make(state, spec))
+      const rebuilt = Spec.network(right(Spec.decodeNetwork(checkpoint.spec)))
+      expect(rebuilt.name).toBe(network.name)
+      const template = { ...Train.initialState(rebuilt, Optim.identity(), 0), optState: checkpoint.state.optState }
+      const restored = Checkpoint.restore(template, checkpoint)
+      if (E.isLeft(restored)) throw new Error(restored.left.message)
+      expect(Tensor.toArray(Layers.predict(rebuilt, restored.right.params, restored.right.layerState, images))).toEqual(expected)
+    }
+    // With the training parts, the spec is a full one: Spec.decode (what the page calls today) takes it.
+    const full = right(Spec.fromNetwork(network, seedExtras(seed)))
+    expect(Spec.decode(JSON.parse(JSON.stringify(full)))).toEqual(E.right(full))
+    // A hand-built dense layer does not say how it was initialized, so the spec has the defaults.
+    expect(full.layers[0]).toEqual({ type: 'dense', units: 40, in: 784 })
+  })
+
+  it('refuses what a spec cannot describe, at the JSON path it would have', () => {
+    const square = Layers.elementwise('square', (v) => v * v, (v) => 2 * v)
+    const refused = (r: E.Either<Spec.SpecError, unknown>): ReadonlyArray<Spec.SpecIssue> => {
+      if (E.isRight(r)) throw new Error('expected the network to be refused')
+      return r.left.issues
+    }
+    expect(refused(Spec.fromNetwork(Layers.dense(2, 3)))).toEqual([
+      { path: 'layers', expected: 'a Layers.sequential network (Spec.network always builds one: wrap the layer in Layers.sequential)', found: 'dense(2→3)' }
+    ])
+    expect(refused(Spec.fromNetwork(Layers.sequential(Layers.dense(2, 2), Layers.concat(Layers.relu(), Layers.residual(Layers.sequential(Layers.dense(2, 2), square))))))).toEqual([
+      { path: 'layers[1].branches[1].layers[1]', expected: expect.stringMatching(/^a layer a spec can describe \(sequential, residual, concat, dense/), found: 'a custom layer with op "square"' }
+    ])
+    expect(refused(Spec.fromNetwork(Layers.sequential(Layers.dense(2, 2), Layers.sequential())))).toEqual([
+      { path: 'layers[1].layers', expected: 'a non-empty chain of layers (a spec cannot write Layers.sequential() with no layers)', found: 'an empty chain' }
+    ])
+    // Layers.elu takes any α; a spec only a positive one.
+    expect(refused(Spec.fromNetwork(Layers.sequential(Layers.dense(2, 2), Layers.elu(-1))))).toEqual([{ path: 'layers[1].alpha', expected: 'a finite number > 0', found: '-1' }])
+    expect(refused(Spec.fromNetwork(Layers.sequential(Layers.relu())))).toMatchObject([{ path: 'input', found: 'sequential(relu), which takes any width' }])
+    expect(refused(Spec.fromNetwork(Layers.sequential(Layers.dense(2, 2)), { input: 3 }))).toEqual([{ path: 'input', expected: '2 (the input width of sequential(dense(2→2)))', found: '3' }])
+    expect(Spec.fromNetwork(Layers.sequential(Layers.relu()), { input: 3 })).toEqual(E.right({ input: 3, layers: [{ type: 'relu' }], output: 3 }))
+  })
+})
+
+describe('layer nodes', () => {
+  it('fromNode rebuilds every kind from its node: same name, node and outputs', () => {
+    const net = Layers.sequential(
+      Layers.dense(3, 4), Layers.batchNorm(4, { keepRunning: 0.5, eps: 1e-3 }), Layers.dropout(0.25), Layers.leakyRelu(0.2), Layers.elu(0.5),
+      Layers.residual(Layers.sequential(Layers.softplus(), Layers.sigmoid(), Layers.tanh(), Layers.relu(), Layers.identity())),
+      Layers.concat(Layers.gelu(), Layers.gelu({ approximate: 'tanh' })),
+      Layers.softmax()
+    )
+    const rebuilt = Layers.fromNode(net.node)
+    if (E.isLeft(rebuilt)) throw new Error(rebuilt.left.message)
+    expect(rebuilt.right.name).toBe(net.name)
+    const { params, state } = net.init(Random.key(3), 'float64')
+    const x = Tensor.fromRows([[1, -2, 0.5], [3, 0.25, -1], [0, 1, 2]], 'float64')
+    for (const mode of ['train', 'eval'] as const) {
+      const ctx = { mode, key: Random.key(4) }
+      const a = net.apply(params, state, x, ctx)
+      const b = rebuilt.right.apply(params, state, x, ctx)
+      expect(Tensor.toArray(b.y)).toEqual(Tensor.toArray(a.y))
+      expect(Tree.equals(b.state, a.state)).toBe(true)
+    }
+    // Every kind appears above, and each kind's node is read back with its attributes.
+    const ops = (n: Layers.Node): string[] => [n.op, ...(n.children ?? []).flatMap(ops)]
+    expect(new Set(ops(net.node))).toEqual(new Set(Layers.kinds))
+  })
+
+  it('a custom op, missing attributes, wrong children and misfit widths are problems naming where', () => {
+    const square = Layers.elementwise('square', (v) => v * v, (v) => 2 * v)
+    expect(Layers.fromNode(Layers.sequential(Layers.dense(2, 2), Layers.residual(square)).node)).toEqual(
+      E.left(expect.objectContaining({ _tag: 'UnknownKind', op: 'square', path: 'sequential[1] > residual > square' }))
+    )
+    expect(Layers.readNode({ op: 'dense', attrs: { in: 2 } })).toEqual(
+      E.left({ _tag: 'InvalidNode', op: 'dense', path: 'dense', detail: "attribute 'out': expected a positive integer, found nothing", message: "dense: attribute 'out': expected a positive integer, found nothing" })
+    )
+    expect(Layers.readNode({ op: 'concat', children: [{ op: 'relu' }] })).toEqual(E.left(expect.objectContaining({ detail: 'expected 2 children, found 1' })))
+    expect(Layers.fromNode({ op: 'concat', children: [{ op: 'dense', attrs: { in: 2, out: 1 } }, { op: 'dense', attrs: { in: 3, out: 1 } }] })).toEqual(
+      E.left(expect.objectContaining({ _tag: 'InvalidNode', path: 'concat', detail: expect.stringMatching(/^concat\[1\] dense\(3→1\): expected input width 2/) }))
+    )
   })
 })

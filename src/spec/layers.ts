@@ -320,7 +320,12 @@ function branchOf(layer: t.Type<LayerSpec, unknown, unknown>): t.Type<BranchSpec
   return new t.Type<BranchSpec, unknown, unknown>(
     'a branch: a layer, or a non-empty array of layers',
     (u): u is BranchSpec => (Array.isArray(u) ? chain.is(u) : layer.is(u)),
-    (u, c) => (Array.isArray(u) ? chain.validate(u, c) : layer.validate(u, c)),
+    (u, c) =>
+      Array.isArray(u)
+        ? chain.validate(u, c)
+        : typeof u === 'object' && u !== null
+          ? layer.validate(u, c)
+          : t.failure(u, c, 'a branch: a layer (an object with a "type" field) or a non-empty array of layers'),
     t.identity
   )
 }
