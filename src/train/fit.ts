@@ -36,7 +36,20 @@ import {
 
 // model
 
-/** Per-epoch statistics (HW1 `get_training_stats`), one entry per completed epoch. @category model */
+/**
+ * Per-epoch statistics (HW1 `get_training_stats`), one entry per completed epoch.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.adam(0.05), train: xor.right, epochs: 2, batchSize: 4, seed: 0 })()
+ * const history: Train.History | undefined = E.isRight(run) ? run.right.history : undefined
+ * history?.trainLoss.length // 2: one entry per epoch
+ * history?.valLoss // [NaN, NaN]: no validation set
+ */
 export interface History {
   readonly trainLoss: ReadonlyArray<number>
   /** Training error, approximated from each batch as it was trained on (HW1's hint). */
@@ -47,10 +60,34 @@ export interface History {
   readonly seconds: ReadonlyArray<number>
 }
 
-/** What a callback tells the loop. @category model */
+/**
+ * What a callback tells the loop.
+ * @category model
+ * @example
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import type { Train } from 'nn-ts'
+ * const decide = (loss: number): Train.Decision => (loss < 0.01 ? 'stop' : 'continue')
+ * const goodEnough: Train.Callback = { name: 'goodEnough', onEpoch: ({ history }) => TE.right(decide(history.trainLoss.at(-1) ?? 1)) }
+ * decide(0.001) // 'stop'
+ */
 export type Decision = 'continue' | 'stop'
 
-/** A step has finished. @category model */
+/**
+ * A step has finished.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train, type Tree } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const afterThree = (event: Train.StepEvent<Tree.Tree, Tree.Tree, Optim.OptState>) => TE.right(event.state.step >= 3 ? ('stop' as const) : ('continue' as const))
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 10, batchSize: 2, seed: 0,
+ *   callbacks: [{ name: 'afterThree', onStep: afterThree }] })()
+ * if (E.isRight(run)) run.right.stoppedBy // 'afterThree'
+ * if (E.isRight(run)) run.right.state.step // 3: in epoch 2, two steps per epoch
+ */
 export interface StepEvent<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   readonly state: TrainState<P, S, O>
   readonly metrics: StepMetrics
@@ -61,7 +98,25 @@ export interface StepEvent<P extends Tree.Tree, S extends Tree.Tree, O extends O
   readonly stepsPerEpoch: number
 }
 
-/** An epoch has finished (and been validated). @category model */
+/**
+ * An epoch has finished (and been validated).
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train, type Tree } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const seen: string[] = []
+ * const note = (event: Train.EpochEvent<Tree.Tree, Tree.Tree, Optim.OptState>) => {
+ *   seen.push(`epoch ${event.epoch}: step ${event.state.step}`)
+ *   return TE.right('continue' as const)
+ * }
+ * await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 2, batchSize: 2, seed: 0,
+ *   callbacks: [{ name: 'note', onEpoch: note }] })()
+ * seen // ['epoch 1: step 2', 'epoch 2: step 4']
+ */
 export interface EpochEvent<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   readonly state: TrainState<P, S, O>
   readonly history: History
@@ -69,7 +124,22 @@ export interface EpochEvent<P extends Tree.Tree, S extends Tree.Tree, O extends 
   readonly epoch: number
 }
 
-/** An effect of a callback failed (a checkpoint could not be written, …). @category model */
+/**
+ * An effect of a callback failed (a checkpoint could not be written, …).
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const diskFull: Train.CallbackError = { _tag: 'CallbackError', callback: 'save', message: 'no space left on device' }
+ * const save: Train.Callback = { name: 'save', onEpoch: () => TE.left(diskFull) }
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 5, batchSize: 4, seed: 0, callbacks: [save] })()
+ * if (E.isLeft(run)) run.left.message // 'save: no space left on device'
+ * if (E.isLeft(run)) run.left.state.step // 1: the state after epoch 1, saved by the caller instead
+ */
 export interface CallbackError {
   readonly _tag: 'CallbackError'
   /** The callback's `name`. */
@@ -90,6 +160,7 @@ export interface CallbackError {
  *   name: 'goodEnough',
  *   onEpoch: ({ history }) => TE.right((history.trainLoss.at(-1) ?? 1) < 0.01 ? 'stop' : 'continue')
  * }
+ * goodEnough.check // undefined: it works with any options
  */
 export interface Callback<P extends Tree.Tree = Tree.Tree, S extends Tree.Tree = Tree.Tree, O extends OptState = OptState> {
   readonly name: string
@@ -107,6 +178,8 @@ export interface Callback<P extends Tree.Tree = Tree.Tree, S extends Tree.Tree =
  * import type { Train } from 'nn-ts'
  * const lines: string[] = []
  * const quiet: Train.Progress = { epochStart: () => undefined, step: () => undefined, epochEnd: (line) => { lines.push(line) } }
+ * quiet.epochEnd('epoch 1/1  train loss 0.1000')
+ * lines // ['epoch 1/1  train loss 0.1000']
  */
 export interface Progress {
   /** An epoch (1-based `epoch` of `epochs`) of `steps` steps starts (at step `from` when resuming). */
@@ -117,7 +190,22 @@ export interface Progress {
   readonly epochEnd: (line: string) => void
 }
 
-/** What `fit` will do, as callbacks' `check` sees it. @category model */
+/**
+ * What `fit` will do, as callbacks' `check` sees it.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const needsValidation: Train.Callback = {
+ *   name: 'needsValidation',
+ *   check: (plan: Train.Plan) => (plan.hasValidation ? undefined : `there is no validation set (${plan.epochs} epochs of ${plan.stepsPerEpoch} steps planned)`)
+ * }
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 3, batchSize: 2, seed: 0, callbacks: [needsValidation] })()
+ * if (E.isLeft(run)) run.left.message // 'fit: needsValidation: there is no validation set (3 epochs of 2 steps planned)'
+ */
 export interface Plan {
   readonly epochs: number
   readonly batchSize: number
@@ -127,7 +215,23 @@ export interface Plan {
   readonly startStep: number
 }
 
-/** @category model */
+/**
+ * What `fit` trains, on what, for how long, and which effects run around the steps.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const optimizer = Optim.adam(0.05)
+ * const options: Train.FitOptions<Layers.ParamsOf<typeof network>, Layers.StateOf<typeof network>, Optim.StateOf<typeof optimizer>> = {
+ *   network, loss: Loss.softmaxCrossEntropy, optimizer, train: xor.right, validation: xor.right,
+ *   epochs: 100, batchSize: 4, seed: 0, keepBest: 'valLoss'
+ * }
+ * const run = await Train.fit(options)()
+ * if (E.isRight(run)) run.right.best?.epoch // 100: the validation loss fell every epoch
+ */
 export interface FitOptions<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   readonly network: Network<P, S>
   readonly loss: Loss
@@ -153,7 +257,19 @@ export interface FitOptions<P extends Tree.Tree, S extends Tree.Tree, O extends 
   readonly keepBest?: keyof Omit<History, 'seconds'>
 }
 
-/** @category model */
+/**
+ * How training ended: the final state and history, the callback that stopped it early if one did, and with `keepBest` the best epoch's state.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.adam(0.05), train: xor.right, epochs: 3, batchSize: 4, seed: 0 })()
+ * if (E.isRight(run)) run.right.state.step // 3
+ * if (E.isRight(run)) run.right.stoppedBy // undefined: ran to the end
+ */
 export interface FitResult<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   /** The state after the last step. */
   readonly state: TrainState<P, S, O>
@@ -164,7 +280,18 @@ export interface FitResult<P extends Tree.Tree, S extends Tree.Tree, O extends O
   readonly best?: { readonly epoch: number; readonly value: number; readonly state: TrainState<P, S, O> }
 }
 
-/** Options that cannot work, found before training. @category model */
+/**
+ * Options that cannot work, found before training.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 1.5, batchSize: 4, seed: 0 })()
+ * if (E.isLeft(run)) run.left.error // { _tag: 'FitOptionsError', message: 'epochs must be a non-negative integer, found 1.5' }
+ */
 export interface FitOptionsError {
   readonly _tag: 'FitOptionsError'
   readonly message: string
@@ -173,6 +300,16 @@ export interface FitOptionsError {
 /**
  * Why `fit` stopped without finishing, with the last good state and the history so far.
  * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * // A learning rate so large that the first update overflows float32.
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(1e40), train: xor.right, epochs: 1, batchSize: 4, seed: 0 })()
+ * if (E.isLeft(run)) run.left.error._tag // 'NonFinite'
+ * if (E.isLeft(run)) run.left.state.step // 0: the last good state, before the step
  */
 export interface FitFailure<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   readonly _tag: 'FitFailure'
@@ -185,7 +322,13 @@ export interface FitFailure<P extends Tree.Tree, S extends Tree.Tree, O extends 
 
 // constructors
 
-/** The history of no epochs. @category constructors */
+/**
+ * The history of no epochs.
+ * @category constructors
+ * @example
+ * import { Train } from 'nn-ts'
+ * Train.emptyHistory // { trainLoss: [], trainError: [], valLoss: [], valError: [], seconds: [] }
+ */
 export const emptyHistory: History = { trainLoss: [], trainError: [], valLoss: [], valError: [], seconds: [] }
 
 // runner
@@ -224,8 +367,9 @@ const optionsProblem = <P extends Tree.Tree, S extends Tree.Tree, O extends OptS
  * if (E.isRight(xor)) {
  *   const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
  *   const run = Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.adam(0.05),
- *     train: xor.right, epochs: 200, batchSize: 4, seed: 0 })
- *   // const result = await run() // Right({ state, history }) with history.trainError.at(-1) === 0
+ *     train: xor.right, epochs: 200, batchSize: 4, seed: 0 }) // a TaskEither: nothing has run yet
+ *   const result = await run()
+ *   if (E.isRight(result)) result.right.history.trainError.at(-1) // 0: XOR learned
  * }
  */
 export const fit =
@@ -307,7 +451,23 @@ export const fit =
 
 // callbacks
 
-/** @category model */
+/**
+ * When `earlyStopping` stops: the statistic it watches, how many epochs without improvement it waits, and the smallest change that counts.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * // The training error plateaus at 50 % before XOR is learned: a patience of 2 would stop there.
+ * const when: Train.EarlyStoppingOptions = { patience: 20, monitor: 'trainError' }
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.adam(0.05), train: xor.right, epochs: 500, batchSize: 4, seed: 0,
+ *   callbacks: [Train.earlyStopping(when)] })()
+ * if (E.isRight(run)) run.right.stoppedBy // 'earlyStopping(trainError)'
+ * const errors = E.isRight(run) ? run.right.history.trainError : []
+ * errors.length - errors.indexOf(0) // 21: the first epoch without errors, then 20 without improvement
+ */
 export interface EarlyStoppingOptions {
   /** Epochs without improvement before stopping. */
   readonly patience: number
@@ -323,8 +483,16 @@ export interface EarlyStoppingOptions {
  * before training. To end with the best epoch's weights, pass `keepBest` to `fit` and use `best.state`.
  * @category callbacks
  * @example
- * import { Train } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
  * const stop = Train.earlyStopping({ patience: 3, monitor: 'valError' })
+ * stop.name // 'earlyStopping(valError)'
+ * // Watching a validation statistic without a validation set is refused before any step.
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const run = await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 9, batchSize: 4, seed: 0, callbacks: [stop] })()
+ * if (E.isLeft(run)) run.left.message // 'fit: earlyStopping(valError): monitors valError, but there is no validation set'
  */
 export const earlyStopping = <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(options: EarlyStoppingOptions): Callback<P, S, O> => {
   const { patience, monitor = 'valLoss', minDelta = 0 } = options
@@ -351,9 +519,16 @@ export const earlyStopping = <P extends Tree.Tree, S extends Tree.Tree, O extend
  * training with a `CallbackError`.
  * @category callbacks
  * @example
- * import { Train } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
  * const lines: string[] = []
  * const log = Train.logEpochs((line) => lines.push(line))
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const network = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * await Train.fit({ network, loss: Loss.softmaxCrossEntropy, optimizer: Optim.sgd(0.5), train: xor.right, epochs: 2, batchSize: 2, seed: 0, callbacks: [log] })()
+ * lines.length // 2
+ * JSON.parse(lines[1] ?? '') // { epoch: 2, step: 4, trainLoss: …, trainError: …, valLoss: null, valError: null, seconds: … }: JSON writes NaN as null
  */
 export const logEpochs = <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(write: (line: string) => void): Callback<P, S, O> => ({
   name: 'logEpochs',
