@@ -53,7 +53,18 @@ export interface MlpBatchNormOptions extends BatchNormOptions {
   readonly paramGradient?: 'batchSum' | 'batchMean'
 }
 
-/** @category model */
+/**
+ * HW1's `MLP(input_size, output_size, hiddens, activations, weight_init_fn, bias_init_fn, criterion, lr, momentum, num_bn_layers)`, as named fields.
+ * @category model
+ * @example
+ * import { Layers, Models } from 'nn-ts'
+ * const options: Models.MlpOptions = {
+ *   inputSize: 784, outputSize: 10, hiddens: [40, 30, 20],
+ *   activations: [Layers.relu(), Layers.relu(), Layers.relu(), Layers.linear()],
+ *   learningRate: 0.008, momentum: 0.9, numBatchNorm: 3
+ * }
+ * Models.mlp(options).network.name // 'sequential(dense(784→40), batchNorm(40), relu, dense(40→30), batchNorm(30), relu, dense(30→20), batchNorm(20), relu, dense(20→10), identity)'
+ */
 export interface MlpOptions {
   readonly inputSize: number
   readonly outputSize: number
@@ -77,7 +88,18 @@ export interface MlpOptions {
   readonly batchNorm?: MlpBatchNormOptions
 }
 
-/** @category model */
+/**
+ * What `mlp` builds: a network, its loss and its optimizer, to pass to `Train.trainStep` or `Train.fit`.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Models, Tensor, Train } from 'nn-ts'
+ * const xorMlp: Models.Mlp = Models.mlp({ inputSize: 2, outputSize: 2, hiddens: [8], activations: [Layers.tanh(), Layers.linear()], learningRate: 0.5 })
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const run = await Train.fit({ ...xorMlp, train: xor.right, epochs: 300, batchSize: 4, seed: 0 })()
+ * if (E.isRight(run)) run.right.history.trainError.at(-1) // 0
+ */
 export interface Mlp {
   readonly network: Layer<ReadonlyArray<Tree>, ReadonlyArray<Tree>, number, number>
   readonly loss: Loss
