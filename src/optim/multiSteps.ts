@@ -12,7 +12,18 @@ import * as Tree from '../tree/Tree.ts'
 import type { GradientTransformation, OptState } from './Transform.ts'
 import { zerosLike } from './Transform.ts'
 
-/** @category model */
+/**
+ * The state of `multiSteps`: micro-steps since the last update, the gradients summed over them, and the wrapped optimizer's state.
+ * @category model
+ * @example
+ * import { Optim, Tensor } from 'nn-ts'
+ * const opt = Optim.multiSteps(2, Optim.sgd(0.5))
+ * const params = { w: Tensor.vector([1, 1]) }
+ * const [, s1] = opt.update({ w: Tensor.vector([1, 0]) }, params)(opt.init(params))
+ * const state: Optim.MultiStepsState<Optim.StateOf<ReturnType<typeof Optim.sgd>>> = s1
+ * state.micro // 1: one micro-step since the last update
+ * state.sum // { w: [1, 0] }
+ */
 export type MultiStepsState<S extends OptState> = {
   /** Micro-steps since the wrapped optimizer last updated, in `[0, every)`. */
   readonly micro: number
