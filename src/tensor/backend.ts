@@ -30,7 +30,17 @@ const choose = (): Kernels => {
   return reference
 }
 
-/** The default backend. @category instances */
+/**
+ * The default backend.
+ * @category instances
+ * @example
+ * import { Tensor, kernels } from 'nn-ts'
+ * const x = Tensor.fromRows([[1, 2]])
+ * const W = Tensor.fromRows([[1, 0], [0, 1]])
+ * kernels.affine(x, W, Tensor.vector([0.5, -0.5])) // [[1.5, 1.5]]: x W + b
+ * kernels.softmaxRows(Tensor.fromRows([[0, 0]])) // [[0.5, 0.5]]
+ * kernels.name // => Tensor.backendName()
+ */
 export const kernels: Kernels = choose()
 
 /**
@@ -39,6 +49,7 @@ export const kernels: Kernels = choose()
  * @category destructors
  * @example
  * import { Tensor } from 'nn-ts'
- * Tensor.backendName().startsWith('wasm') // true where WebAssembly SIMD is available
+ * // One thread here (nn-ts/node, which starts the second, is not imported):
+ * Tensor.backendName() // => process.env['NN_TS_BACKEND'] === 'reference' ? 'reference' : 'wasm-simd'
  */
 export const backendName = (): string => kernels.name

@@ -10,7 +10,23 @@
  */
 import { type Data, type DType, type Tensor, ShapeError, alloc, matrixDims, sameShape, showShape } from './Tensor.ts'
 
-/** @category model */
+/**
+ * Every loop over tensor data, behind one interface: products, row and column reductions, element-wise maps, softmax, the fused optimizer steps. `kernels` is the default implementation.
+ * @category model
+ * @example
+ * import { type Kernels, Tensor, kernels } from 'nn-ts'
+ * // A backend is a value: this one counts the matrix products it is asked for.
+ * let products = 0
+ * const counting: Kernels = {
+ *   ...kernels,
+ *   matmul: (a, b) => {
+ *     products++
+ *     return kernels.matmul(a, b)
+ *   }
+ * }
+ * counting.matmul(Tensor.fromRows([[1, 2]]), Tensor.fromRows([[3], [4]])) // [[11]]
+ * products // 1
+ */
 export interface Kernels {
   readonly name: string
   /** `a · b` for `a: [m, k]`, `b: [k, n]` → `[m, n]` (a dense layer's `x W`). */
