@@ -9,13 +9,40 @@ import { kernels as K } from '../tensor/backend.ts'
 import { type Tensor, ShapeError } from '../tensor/Tensor.ts'
 import { type Layer, gradients } from './Layer.ts'
 
-/** Learned per-feature scale `gamma` and shift `beta`. @category model */
+/**
+ * Learned per-feature scale `gamma` and shift `beta`.
+ * @category model
+ * @example
+ * import { Layers, Random } from 'nn-ts'
+ * const params: Layers.BatchNormParams = Layers.batchNorm(3).init(Random.key(0)).params
+ * params // { gamma: [1, 1, 1], beta: [0, 0, 0] }: starts as the identity after normalizing
+ */
 export type BatchNormParams = { readonly gamma: Tensor; readonly beta: Tensor }
 
-/** Running estimates of the per-feature mean and (biased) variance, used in eval mode. @category model */
+/**
+ * Running estimates of the per-feature mean and (biased) variance, used in eval mode.
+ * @category model
+ * @example
+ * import { Layers, Random, Tensor } from 'nn-ts'
+ * const bn = Layers.batchNorm(1)
+ * const { params, state } = bn.init(Random.key(0))
+ * const x = Tensor.fromRows([[1], [3]]) // batch mean 2, variance 1
+ * const next: Layers.BatchNormState = bn.apply(params, state, x, { mode: 'train', key: Random.key(0) }).state
+ * next // { runningMean: [0.2], runningVar: [1] }: 0.9 · old + 0.1 · batch
+ * state // { runningMean: [0], runningVar: [1] }: unchanged, a new state was returned
+ */
 export type BatchNormState = { readonly runningMean: Tensor; readonly runningVar: Tensor }
 
-/** @category model */
+/**
+ * How BatchNorm updates its running statistics and what it adds to the variance.
+ * @category model
+ * @example
+ * import { Layers, Random, Tensor } from 'nn-ts'
+ * const options: Layers.BatchNormOptions = { keepRunning: 0.5, eps: 1e-5 } // PyTorch's momentum 0.5, eps 1e-5
+ * const bn = Layers.batchNorm(1, options)
+ * const { params, state } = bn.init(Random.key(0))
+ * bn.apply(params, state, Tensor.fromRows([[1], [3]]), { mode: 'train', key: Random.key(0) }).state.runningMean // [1]: halfway to 2
+ */
 export interface BatchNormOptions {
   /**
    * The weight of the *old* running statistic in each update, HW1's α:
@@ -34,8 +61,13 @@ export interface BatchNormOptions {
  *
  * @category constructors
  * @example
- * import { Layers } from 'nn-ts'
+ * import { Layers, Random, Tensor } from 'nn-ts'
  * const block = Layers.sequential(Layers.dense(784, 256), Layers.batchNorm(256), Layers.relu())
+ * const bn = Layers.batchNorm(1)
+ * const { params, state } = bn.init(Random.key(0))
+ * const x = Tensor.fromRows([[1], [3]])
+ * bn.apply(params, state, x, { mode: 'train', key: Random.key(0) }).y // [[-1], [1]]: (x − 2) / √(1 + 1e-8), in float32
+ * Layers.predict(bn, params, state, x) // [[1], [3]]: eval mode, running mean 0 and variance 1
  */
 export const batchNorm = <const N extends number>(features: N, options: BatchNormOptions = {}): Layer<BatchNormParams, BatchNormState, N, N> => {
   const keep = options.keepRunning ?? 0.9

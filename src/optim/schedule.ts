@@ -55,7 +55,7 @@ export const stepDecay = (lr: number, options: { readonly every: number; readonl
  * import { Optim } from 'nn-ts'
  * const s = Optim.exponentialDecay(0.1, { rate: 0.5, every: 100 })
  * s(100) // 0.05
- * s(50) // 0.1 · √0.5
+ * s(50) // ≈ 0.0707107 (0.1 · √0.5)
  */
 export const exponentialDecay = (lr: number, options: { readonly rate: number; readonly every?: number }): Schedule => {
   assertFinite('exponentialDecay', 'lr', lr)
