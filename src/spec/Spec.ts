@@ -4,6 +4,11 @@
  * what the types cannot say (widths that chain, sizes that are positive, rates in range), and collects
  * every problem with its JSON path; `build` turns a decoded spec into values.
  *
+ * Layers chain, and graphs nest: `residual` (`x + f(x)`) and `concat` (two branches side by side)
+ * hold layers of their own, with their widths checked like the rest. A spec of the network alone
+ * (no loss, optimizer or training settings) decodes with `decodeNetwork`, and `fromNetwork` writes
+ * any network a spec can describe back as one, for checkpoints that rebuild their network.
+ *
  * @example
  * import { Spec } from 'nn-ts'
  * import * as E from 'fp-ts/lib/Either.js'
@@ -25,7 +30,7 @@ import type { Kind } from '../layers/kinds.ts'
 import { closed, enumeration, fraction, nonNegative, nonNegativeInt, positive, positiveInt, tagged, text, unitInterval } from './codecs.ts'
 import { type SpecError, type SpecIssue, describeValue, issuesOf, specError } from './errors.ts'
 import { type InitializerJson, initializerNames as initializerNameList } from './initializers.ts'
-import { chainCodec, chainToNode, legacyGelu, typesOf } from './layers.ts'
+import { chainCodec, chainToNode, geluForms, legacyGelu, typesOf } from './layers.ts'
 
 // constants
 
@@ -66,7 +71,7 @@ export const graphNames: ReadonlyArray<LayerSpec['type']> = typesOf('graph')
  * import { Spec } from 'nn-ts'
  * Spec.geluApproximations // ['none', 'tanh']
  */
-export const geluApproximations: ReadonlyArray<GeluApproximation> = ['none', 'tanh']
+export const geluApproximations: ReadonlyArray<GeluApproximation> = geluForms
 
 /**
  * What a `gelu` layer without `approximate` means: `'tanh'`, the only form before the field existed,

@@ -13,7 +13,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as t from 'io-ts'
-import { elu, gelu, leakyRelu, linear, relu, sigmoid, softmax, softplus, tanh } from '../layers/activations.ts'
+import { type GeluApproximation, elu, gelu, leakyRelu, linear, relu, sigmoid, softmax, softplus, tanh } from '../layers/activations.ts'
 import { batchNorm } from '../layers/batchNorm.ts'
 import { dense } from '../layers/dense.ts'
 import { dropout } from '../layers/dropout.ts'
@@ -131,8 +131,11 @@ const branchPair = (sub: SubCodecs): t.Type<readonly [BranchSpec, BranchSpec], u
     t.identity
   )
 
+/** The forms a gelu layer's `approximate` names (PyTorch's names). @internal */
+export const geluForms: ReadonlyArray<GeluApproximation> = ['none', 'tanh']
+
 /** A gelu layer as written: `approximate` may be missing (a spec from before the field existed). */
-const geluAsWritten = closed('a gelu layer', { type: t.literal('gelu') }, { approximate: enumeration('a GELU form', ['none', 'tanh'] as const) })
+const geluAsWritten = closed('a gelu layer', { type: t.literal('gelu') }, { approximate: enumeration('a GELU form', geluForms) })
 
 /**
  * What a `gelu` layer without `approximate` means: `'tanh'`, the only form before the field existed.
