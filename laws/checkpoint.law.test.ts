@@ -1,16 +1,20 @@
 /**
  * Checkpoint laws: decode(encode(x)) = x bit for bit, for any trees of float32/float64 tensors (any bit
- * pattern: -0, subnormals, ±Infinity, NaN with payloads) and any numbers; and resuming from a
- * checkpoint file (write → read → restore) then training m steps equals k + m steps without stopping,
- * bit for bit in params, layer state, optimizer state, PRNG key and step.
+ * pattern: -0, subnormals, ±Infinity, NaN with payloads), any numbers and any record keys (control
+ * characters, lone surrogates, `__proto__`), in format version 2 and in version 1 (still read); tensor
+ * names are an injective, reversible rendering of tree paths; and resuming from a checkpoint file
+ * (write → read → restore) then training m steps equals k + m steps without stopping, bit for bit in
+ * params, layer state, optimizer state, PRNG key and step.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Checkpoint, Data, Layers, Loss, Optim, Random, Tensor, Train, Tree } from '../src/index.ts'
+import { encodeV1 } from '../src/checkpoint/v1.ts'
 import { seed } from './arbitraries.ts'
 import * as Node from '../src/node/index.ts'
 
@@ -61,8 +65,16 @@ const tensor: fc.Arbitrary<Tensor.Tensor> = fc.tuple(shape, fc.constantFrom('flo
     .map((buffer) => Tensor.fromData(s, dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer)))
 })
 
-/** Record keys, including ones that look like the format's own words. */
-const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('dtype', 'shape', 'data', '__proto__', '0', 'NaN'))
+/**
+ * Record keys: any UTF-16 text (lone surrogates, NUL, control characters), keys that look like the
+ * formats' own words, names or escapes, and characters of the name grammar.
+ */
+const key = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.string({ maxLength: 4, unit: 'binary' }),
+  fc.string({ maxLength: 4, unit: fc.constantFrom('.', '[', ']', '"', '\\', '/', '\u0000', 'd', '8', '0', '\ud800', '\udc00') }),
+  fc.constantFrom('dtype', 'shape', 'data', '__proto__', '0', 'NaN', '-0', 'params[0].W', 'W', '')
+)
 
 const record = <A>(value: fc.Arbitrary<A>): fc.Arbitrary<Record<string, A>> =>
   fc.uniqueArray(fc.tuple(key, value), { maxLength: 3, selector: ([k]) => k }).map((entries) => Object.fromEntries(entries))
@@ -77,6 +89,11 @@ const trees = (numbers: boolean): fc.Arbitrary<Optim.OptState> =>
       record(tie('node'))
     )
   })).node
+
+const rightOf = <A>(r: E.Either<{ readonly message: string }, A>): A => {
+  if (E.isLeft(r)) throw new Error(r.left.message)
+  return r.right
+}
 
 const rng = fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([a, b]): Random.Key => ({ _tag: 'Key', words: [a, b] }))
 
@@ -109,42 +126,75 @@ const dir = mkdtempSync(join(tmpdir(), 'nn-ts-checkpoint-law-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('checkpoint laws', () => {
-  it('decode(encode(x)) = x, bit for bit', () => {
+  it('decode(encode(x)) = x, bit for bit (format version 2)', () => {
     fc.assert(
       fc.property(checkpoint, (c) => {
-        const decoded = Checkpoint.decode(Checkpoint.encode(c))
-        if (E.isLeft(decoded)) throw new Error(decoded.left.message)
-        expect(decoded.right.version).toBe(1)
-        expect(decoded.right.spec).toEqual(c.spec)
-        expect(sameState(decoded.right.state, c.state)).toBe(true)
+        const decoded = rightOf(pipe(Checkpoint.encode(c), E.flatMap(Checkpoint.decode)))
+        expect(decoded.version).toBe(2)
+        expect(decoded.spec).toEqual(c.spec)
+        expect(sameState(decoded.state, c.state)).toBe(true)
       }),
       { numRuns: 200 }
+    )
+  })
+
+  it('version 1 stays readable: decode(encodeV1(x)) = x, bit for bit', () => {
+    fc.assert(
+      fc.property(checkpoint, (c) => {
+        const text = encodeV1(c)
+        // The reader refuses text that is not well-formed Unicode (JSON.stringify escapes a lone
+        // surrogate as \udXXX): such keys were never written by nn-ts 0.1 and are left out here.
+        fc.pre(!/\\ud[89a-f]/.test(text))
+        const decoded = rightOf(Checkpoint.decode(text))
+        expect(decoded.version).toBe(1)
+        expect(decoded.spec).toEqual(c.spec)
+        expect(sameState(decoded.state, c.state)).toBe(true)
+        // The same through bytes, as a file is read.
+        expect(E.isRight(Checkpoint.decode(new TextEncoder().encode(text)))).toBe(true)
+      }),
+      { numRuns: 100 }
     )
   })
 
   it('read(write(x)) = x, bit for bit, through a real file', async () => {
     await fc.assert(
       fc.asyncProperty(checkpoint, async (c) => {
-        const file = join(dir, 'round-trip.ckpt.json')
+        const file = join(dir, 'round-trip.safetensors')
         expect(await Node.writeCheckpoint(file, c)()).toEqual(E.right(undefined))
-        const read = await Node.readCheckpoint(file)()
-        if (E.isLeft(read)) throw new Error(read.left.message)
-        expect(read.right.spec).toEqual(c.spec)
-        expect(sameState(read.right.state, c.state)).toBe(true)
+        const read = rightOf(await Node.readCheckpoint(file)())
+        expect(read.spec).toEqual(c.spec)
+        expect(sameState(read.state, c.state)).toBe(true)
       }),
       { numRuns: 30 }
     )
   })
 
-  it('encoding is deterministic and re-encoding a decoded checkpoint gives the same text', () => {
+  it('encoding is deterministic and re-encoding a decoded checkpoint gives the same bytes', () => {
     fc.assert(
       fc.property(checkpoint, (c) => {
-        const text = Checkpoint.encode(c)
-        expect(Checkpoint.encode(c)).toBe(text)
-        const decoded = Checkpoint.decode(text)
-        expect(E.isRight(decoded) && Checkpoint.encode(decoded.right)).toBe(text)
+        const bytes = rightOf(Checkpoint.encode(c))
+        expect(Buffer.compare(rightOf(Checkpoint.encode(c)), bytes)).toBe(0)
+        const again = rightOf(pipe(Checkpoint.decode(bytes), E.flatMap(Checkpoint.encode)))
+        expect(Buffer.compare(again, bytes)).toBe(0)
+        expect(Checkpoint.versionOf(bytes)).toBe(2)
+        expect(Checkpoint.versionOf(new TextEncoder().encode(encodeV1(c)))).toBe(1)
       }),
       { numRuns: 50 }
+    )
+  })
+
+  it('tensor names: parsePathName(pathName(p)) = p, different paths get different names, every name is printable ASCII', () => {
+    const segment = fc.oneof(fc.nat({ max: 1000 }), key)
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 5 }), fc.array(segment, { maxLength: 5 }), (p, q) => {
+        const name = Checkpoint.pathName(p)
+        expect(Checkpoint.parsePathName(name)).toEqual(E.right(p))
+        expect(name).toMatch(/^[\x20-\x7e]*$/)
+        // Injective: equal names only for equal paths (compared as data, an index never equals a key).
+        const same = p.length === q.length && p.every((s, i) => Object.is(s, q[i]))
+        expect(Checkpoint.pathName(q) === name).toBe(same)
+      }),
+      { numRuns: 1000 }
     )
   })
 
@@ -156,8 +206,7 @@ describe('checkpoint laws', () => {
     fc.assert(
       fc.property(tree, rng, fc.nat(), (params, key, pick) => {
         const state = { params, layerState: [], optState: [], rng: key, step: 3 }
-        const c = Checkpoint.decode(Checkpoint.encode(Checkpoint.make(state)))
-        if (E.isLeft(c)) throw new Error(c.left.message)
+        const c = { right: rightOf(pipe(Checkpoint.encode(Checkpoint.make(state)), E.flatMap(Checkpoint.decode))) }
         const same = Checkpoint.restore(state, c.right)
         expect(E.isRight(same) && sameState(same.right, state)).toBe(true)
         const leaves = Tree.leaves(params)
@@ -179,8 +228,10 @@ describe('checkpoint laws', () => {
     fc.assert(
       fc.property(seed, (s) => {
         const state = Train.initialState(network, optimizer, s)
-        const restored = E.flatMap((c: Checkpoint.Checkpoint) => Checkpoint.restore(Train.initialState(network, optimizer, s + 1), c))(
-          Checkpoint.decode(Checkpoint.encode(Checkpoint.make(state)))
+        const restored = pipe(
+          Checkpoint.encode(Checkpoint.make(state)),
+          E.flatMap(Checkpoint.decode),
+          E.flatMap((c) => Checkpoint.restore(Train.initialState(network, optimizer, s + 1), c))
         )
         expect(E.isRight(restored) && sameState(restored.right, state)).toBe(true)
       }),
@@ -197,7 +248,7 @@ describe('checkpoint laws', () => {
         const s0 = Train.initialState(network, optimizer, s)
         const [straightResult, straight] = run(all)(s0)
         const [, stopped] = run(all.slice(0, k))(s0)
-        const file = join(dir, `law-${s}-${k}-${m}.ckpt.json`)
+        const file = join(dir, `law-${s}-${k}-${m}.safetensors`)
         const written = await Node.writeCheckpoint(file, Checkpoint.make(stopped, { seed: s }))()
         expect(written).toEqual(E.right(undefined))
         const read = await Node.readCheckpoint(file)()

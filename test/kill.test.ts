@@ -1,5 +1,6 @@
 /**
- * Fault test: a child process trains and writes a checkpoint after every step, always to the same file;
+ * Fault test: a child process trains and writes a checkpoint (format version 2, streamed through the
+ * tensor-file writer) after every step, always to the same file;
  * it is killed with SIGKILL at seeded random moments, 20 times. After every kill the file must read
  * as a valid checkpoint, and it must be the latest one: the one the child last reported as written, or
  * the next one (killed after the rename, before the report). Temporary files a kill leaves behind must
@@ -13,7 +14,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Random } from '../src/index.ts'
 import * as Node from '../src/node/index.ts'
@@ -92,8 +93,9 @@ const killWhileWriting = async (file: string, seed: number, delayMs: number): Pr
 
 describe('SIGKILL while writing checkpoints', () => {
   it(`the latest checkpoint always loads (${TRIALS} kills at seeded random moments)`, { timeout: 120_000 }, async () => {
-    // Seeded: the same delays on every run. A write takes ~15–30 ms (encode ~10, then the temporary
-    // file, fsync, rename), so kills land in every phase of it, and sometimes in the next training step.
+    // Seeded: the same delays on every run. A write takes ~10–30 ms (the checksum over ~400 kB, then
+    // the temporary file, streamed writes, fsync, rename), so kills land in every phase of it, and
+    // sometimes in the next training step.
     const delays = Array.from(Random.uniforms(Random.key(20261123), TRIALS), (u) => Math.round(u * 30))
     let leftovers = 0
     let renamed = 0
@@ -102,7 +104,7 @@ describe('SIGKILL while writing checkpoints', () => {
     const lane = async (l: number): Promise<void> => {
       const dir = mkdtempSync(join(tmpdir(), `nn-ts-kill-${l}-`))
       dirs.push(dir)
-      const file = join(dir, 'run.ckpt.json')
+      const file = join(dir, 'run.ckpt.safetensors')
       for (let i = l; i < TRIALS && !failed; i += LANES) {
         const { lastReported, signal } = await killWhileWriting(file, i, delays[i] as number)
         expect(signal).toBe('SIGKILL')
@@ -112,7 +114,7 @@ describe('SIGKILL while writing checkpoints', () => {
         expect(c.right.spec).toEqual({ seed: i })
         expect([lastReported, lastReported + 1]).toContain(c.right.state.step)
         if (c.right.state.step === lastReported + 1) renamed++
-        const others = readdirSync(dir).filter((name) => name !== 'run.ckpt.json')
+        const others = readdirSync(dir).filter((name) => name !== 'run.ckpt.safetensors')
         expect(others.filter((name) => !Node.isCheckpointTempFile(file, name))).toEqual([])
         leftovers += others.length
         for (const name of others) rmSync(join(dir, name))

@@ -1,461 +1,427 @@
 /**
- * Checkpoints as values: `encode` to JSON text, `decode` with full validation, `restore` against the
- * state of the network that resumes. The file layout is documented in `index.ts` (and docs/api.md).
+ * Checkpoints as values: `encode` to the bytes of a tensor file (format version 2), `decode` from
+ * bytes of either version with full validation, `restore` against the state of the network that
+ * resumes. `toTensorFile`/`fromTensorFile` are the steps in between, for writers and readers that
+ * stream. The layouts are documented in `index.ts`.
  *
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import * as t from 'io-ts'
-import { fromBase64, toBase64 } from '../io/base64.ts'
 import type { OptState } from '../optim/Transform.ts'
-import type { Key } from '../random/Key.ts'
-import { type DType, type Tensor, alloc, fromData, showShape, sizeOf } from '../tensor/Tensor.ts'
+import type { Tensor } from '../tensor/Tensor.ts'
+import { type Json, describeJson, isJsonObject, parseJson } from '../tensorfile/json.ts'
+import * as TensorFiles from '../tensorfile/safetensors.ts'
+import type { TensorFile } from '../tensorfile/safetensors.ts'
 import type { TrainState } from '../train/step.ts'
-import { sha256Hex } from '../tensorfile/sha256.ts'
-import { type Path, type Tree, TreeError, isTensor, map as mapTree, showPath, zipWith } from '../tree/Tree.ts'
+import * as Trees from '../tree/Tree.ts'
+import { type Tree, isTensor } from '../tree/Tree.ts'
+import {
+  type Checkpoint,
+  type CheckpointError,
+  FORMAT_TAG,
+  FORMAT_VERSION,
+  MAX_DEPTH,
+  type Version,
+  checkpointError,
+  clip,
+  encodeNumber,
+  fromTensorFileError,
+  specialNumber
+} from './model.ts'
+import { pathName, quoteAscii } from './names.ts'
+import { decodeSpec, put, specText } from './specJson.ts'
+import { decodeV1 } from './v1.ts'
 
-// model
+// the parts of a version 2 file
 
-/**
- * The format version this nn-ts writes and reads. A file with a higher version was written by a newer
- * nn-ts and is refused with a message saying so.
- * @category model
- * @example
- * import { Checkpoint } from 'nn-ts'
- * Checkpoint.FORMAT_VERSION // 1
- */
-export const FORMAT_VERSION = 1 as const
+/** The three trees of a state, in file order: the first segment of every tensor's name. */
+const TREES = ['params', 'layerState', 'optState'] as const
+type TreeName = (typeof TREES)[number]
 
-/**
- * The `format` field of every checkpoint file: what tells a checkpoint from any other JSON.
- * @category model
- * @example
- * import { Checkpoint } from 'nn-ts'
- * Checkpoint.FORMAT_TAG // 'nn-ts checkpoint'
- */
-export const FORMAT_TAG = 'nn-ts checkpoint' as const
+/** The metadata entries of a version 2 checkpoint, in the order the documentation lists them. */
+const ENTRIES = ['format', 'version', 'spec', 'step', 'rng', ...TREES] as const
 
-/**
- * A training state with the spec of the network it was trained from.
- * @category model
- * @example
- * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
- * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const c: Checkpoint.Checkpoint = { version: 1, spec: { hidden: 3 }, state: Train.initialState(net, Optim.adam(1e-3), 0) }
- */
-export interface Checkpoint<P extends Tree = Tree, S extends Tree = Tree, O extends OptState = OptState> {
-  readonly version: typeof FORMAT_VERSION
-  /** Any JSON value: the network spec the state was trained from, or `null`. */
-  readonly spec: unknown
-  readonly state: TrainState<P, S, O>
-}
+/** A tree with its node at `path`, for messages: `params[0].W`. */
+const where = (tree: TreeName, path: Trees.Path): string => Trees.showPath([tree, ...path])
 
-/**
- * Why a checkpoint could not be written, read, decoded or restored. `message` is a complete sentence
- * to print as is: it names the file (when there is one), the place inside it, what was expected and
- * what was found.
- * @category model
- * @example
- * import { Checkpoint } from 'nn-ts'
- * const e: Checkpoint.CheckpointError = Checkpoint.checkpointError('step: expected a non-negative integer, found -1', 'step')
- */
-export interface CheckpointError {
-  readonly _tag: 'CheckpointError'
-  /** Where inside the checkpoint, as a JSON/tree path (`params[2].W.data`, `optState[0].count`). */
-  readonly path?: string
-  /** The file, for errors of `read` and `write`. */
-  readonly file?: string
-  readonly message: string
-}
+// record keys in outlines
 
-/**
- * A `CheckpointError` with `message` as is.
- * @category constructors
- * @example
- * import { Checkpoint } from 'nn-ts'
- * Checkpoint.checkpointError('empty file').message // 'empty file'
- */
-export const checkpointError = (message: string, path?: string): CheckpointError =>
-  path === undefined ? { _tag: 'CheckpointError', message } : { _tag: 'CheckpointError', path, message }
+// A strict JSON reader refuses a lone surrogate even when escaped, so record keys escape it (and their
+// escape character, U+0000) themselves: reversible, and the identity on every key without either.
+const KEY_ESCAPES = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
-/**
- * A checkpoint of `state`, with the spec it was trained from (`null` if none).
- * @category constructors
- * @example
- * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
- * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const c = Checkpoint.make(Train.initialState(net, Optim.adam(1e-3), 0), { layers: [2, 3, 2] })
- */
-export const make = <P extends Tree, S extends Tree, O extends OptState>(state: TrainState<P, S, O>, spec: unknown = null): Checkpoint<P, S, O> => ({
-  version: FORMAT_VERSION,
-  spec,
-  state
-})
+const escapeKey = (key: string): string => key.replace(KEY_ESCAPES, (c) => (c === '\u0000' ? '\u0000\u0000' : `\u0000${c.charCodeAt(0).toString(16)}`))
 
-// JSON values and paths
-
-type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
-
-const clip = (s: string, n = 40): string => (s.length <= n ? s : `${s.slice(0, n)}…`)
-
-/** A short description of a JSON value for "found …" (never the whole of a large value). */
-const describe = (u: unknown): string => {
-  if (u === undefined) return 'nothing'
-  if (u === null) return 'null'
-  if (Array.isArray(u)) return `an array of ${u.length}`
-  if (typeof u === 'object') return `an object {${clip(Object.keys(u).join(', '))}}`
-  if (typeof u === 'string') return `the string ${clip(JSON.stringify(u))}`
-  return `${typeof u} ${String(u)}`
-}
-
-// plain numbers
-
-/** JSON cannot hold these four, so they are written as strings. */
-const encodeNumber = (x: number): Json => (Object.is(x, -0) ? '-0' : Number.isFinite(x) ? x : String(x))
-
-const specialNumber = (s: string): number | undefined =>
-  s === '-0' ? -0 : s === 'NaN' ? Number.NaN : s === 'Infinity' ? Number.POSITIVE_INFINITY : s === '-Infinity' ? Number.NEGATIVE_INFINITY : undefined
-
-// tensor bytes
-
-const BYTES: Readonly<Record<DType, number>> = { float32: 4, float64: 8 }
-
-/** The host's byte order: typed arrays use it, the format is little-endian. */
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
-
-const littleEndianBytes = (x: Tensor): Uint8Array => {
-  // On a little-endian host the typed array's memory is the format: copy the bytes, convert nothing.
-  if (LITTLE_ENDIAN_HOST) return new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength)
-  const out = new Uint8Array(x.data.byteLength)
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
-  x.data.forEach((v, i) => (x.dtype === 'float32' ? view.setFloat32(i * 4, v, true) : view.setFloat64(i * 8, v, true)))
-  return out
-}
-
-const tensorFromBytes = (shape: ReadonlyArray<number>, dtype: DType, bytes: Uint8Array): Tensor => {
-  const n = bytes.length / BYTES[dtype]
-  const data = alloc(dtype, n)
-  if (LITTLE_ENDIAN_HOST) new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes)
-  else {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    for (let i = 0; i < n; i++) data[i] = dtype === 'float32' ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true)
+const unescapeKey = (key: string): string | undefined => {
+  if (!key.includes('\u0000')) return key
+  let out = ''
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i] as string
+    if (c !== '\u0000') out += c
+    else if (key[i + 1] === '\u0000') {
+      out += c
+      i++
+    } else {
+      const hex = key.slice(i + 1, i + 5)
+      if (!/^d[89a-f][0-9a-f]{2}$/.test(hex)) return undefined
+      out += String.fromCharCode(Number.parseInt(hex, 16))
+      i += 4
+    }
   }
-  return fromData(shape, data)
+  return out
 }
 
 // encoding
 
-const encodeTensor = (x: Tensor): Json => ({ dtype: x.dtype, shape: [...x.shape], data: toBase64(littleEndianBytes(x)) })
-
-const encodeTree = (node: OptState): Json => mapTree(node, (leaf) => (isTensor(leaf) ? encodeTensor(leaf) : encodeNumber(leaf))) as Json
-
-/** JSON with no whitespace and sorted object keys: what the checksum is computed over. */
-const canonical = (v: unknown): string => {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v)
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
-  const rec = v as { readonly [key: string]: unknown }
-  return `{${Object.keys(rec)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonical(rec[k])}`)
-    .join(',')}}`
-}
-
-const checksumOf = (body: unknown): string => `sha256:${sha256Hex(new TextEncoder().encode(canonical(body)))}`
-
-/**
- * Whether a JSON object is a tensor: its `dtype` is a string other than the four number escapes. A
- * record's field is a number, an escape string, an array or an object, so a record whose field is
- * named `dtype` is never mistaken for a tensor, and a tensor with a bad dtype is still read as one
- * (and reported as such).
- */
-const isTensorJson = (v: unknown): boolean => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
-  const dtype = (v as { readonly dtype?: unknown }).dtype
-  return typeof dtype === 'string' && specialNumber(dtype) === undefined
-}
-
-const holdsTensor = (v: Json): boolean =>
-  v !== null && typeof v === 'object' && (isTensorJson(v) || (Array.isArray(v) ? v : Object.values(v)).some(holdsTensor))
-
-/**
- * Indented JSON for people, except that a tensor and any small value stay on one line, so a file
- * reads as a list of fields and tensors rather than thousands of lines.
- */
-const render = (v: Json, indent: string): string => {
-  if (v === null || typeof v !== 'object' || isTensorJson(v)) return JSON.stringify(v)
-  // Only a value without tensors may fit on a line: no need to stringify the tensors to find out.
-  if (!holdsTensor(v)) {
-    const flat = JSON.stringify(v)
-    if (flat.length <= 72) return flat
-  }
-  const inner = `${indent}  `
-  if (Array.isArray(v)) return `[\n${v.map((x) => inner + render(x, inner)).join(',\n')}\n${indent}]`
-  const rec = v as { readonly [key: string]: Json }
-  return `{\n${Object.keys(rec)
-    .map((k) => `${inner}${JSON.stringify(k)}: ${render(rec[k] as Json, inner)}`)
-    .join(',\n')}\n${indent}}`
-}
-
-/** The spec as the JSON value it will read back as. */
-const specJson = (spec: unknown): Json => {
-  const text = JSON.stringify(spec ?? null)
-  if (text === undefined) throw new TypeError(`Checkpoint.encode: the spec is not a JSON value (found ${typeof spec})`)
-  return JSON.parse(text) as Json
+interface Outlined {
+  readonly outline: string
+  readonly tensors: ReadonlyArray<readonly [string, Tensor]>
 }
 
 /**
- * The checkpoint as JSON text (layout in the module documentation), checksum included.
- *
- * The spec is stored as `JSON.stringify` writes it; a spec that is not JSON at all (a cycle, a
- * BigInt, a function) is a programming error and throws a `TypeError` here — `write` returns it as a
- * `CheckpointError` instead.
- * @category encoding
- * @example
- * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
- * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const text = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
- * JSON.parse(text).format // 'nn-ts checkpoint'
+ * A tree's outline (JSON: tuples as arrays, records as objects, tensors as their names, numbers as
+ * numbers or escapes) and its tensors named by path, in `Tree.leaves` order.
  */
-export const encode = <P extends Tree, S extends Tree, O extends OptState>(c: Checkpoint<P, S, O>): string => {
-  const body: { readonly [key: string]: Json } = {
-    format: FORMAT_TAG,
-    version: FORMAT_VERSION,
-    spec: specJson(c.spec),
-    step: c.state.step,
-    rng: [...c.state.rng.words],
-    params: encodeTree(c.state.params),
-    layerState: encodeTree(c.state.layerState),
-    optState: encodeTree(c.state.optState)
-  }
-  return `${render({ ...body, checksum: checksumOf(body) }, '')}\n`
-}
-
-// decoding
-
-interface TreeFailure {
-  readonly at: Path
-  readonly message: string
-}
-
-const fail = (at: Path, message: string): E.Either<TreeFailure, never> => E.left({ at, message })
-
-const TENSOR_FIELDS = ['dtype', 'shape', 'data'] as const
-
-/**
- * How deep a tree or a spec may nest. JSON.parse accepts any depth, but walking a crafted file nested
- * a million levels deep would overflow the stack, and a real state or spec is a few levels deep.
- */
-const MAX_DEPTH = 100
-
-/** Whether a JSON value nests deeper than `limit` (recursing at most `limit` levels). */
-const deeperThan = (u: unknown, limit: number): boolean =>
-  typeof u === 'object' && u !== null && (limit === 0 || Object.values(u).some((v) => deeperThan(v, limit - 1)))
-
-const isDim = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0
-
-const decodeTensor = (u: { readonly [key: string]: unknown }, at: Path): E.Either<TreeFailure, Tensor> => {
-  const extra = Object.keys(u).find((k) => !(TENSOR_FIELDS as ReadonlyArray<string>).includes(k))
-  if (extra !== undefined) return fail([...at, extra], `unexpected field in a tensor (a tensor has exactly dtype, shape and data)`)
-  const { dtype, shape, data } = u
-  if (dtype !== 'float32' && dtype !== 'float64') return fail([...at, 'dtype'], `expected "float32" or "float64", found ${describe(dtype)}`)
-  if (!Array.isArray(shape) || !shape.every(isDim)) {
-    return fail([...at, 'shape'], `expected an array of non-negative integers, found ${shape === undefined ? 'nothing (the field is missing)' : clip(JSON.stringify(shape))}`)
-  }
-  if (typeof data !== 'string') return fail([...at, 'data'], `expected a base64 string, found ${describe(data)}`)
-  const bytes = fromBase64(data)
-  if (bytes === undefined) return fail([...at, 'data'], `not valid base64 (expected standard base64 with padding, found ${describe(data)})`)
-  const n = sizeOf(shape)
-  const width = BYTES[dtype]
-  if (bytes.length !== n * width) {
-    const found = bytes.length % width === 0 ? `${bytes.length / width} values (${bytes.length} bytes)` : `${bytes.length} bytes`
-    return fail([...at, 'data'], `expected ${n} ${dtype} values (${n * width} bytes) for shape ${showShape(shape)}, found ${found}`)
-  }
-  return E.right(tensorFromBytes(shape, dtype, bytes))
-}
-
-/**
- * A leaf from JSON: a tensor, or (where `numbers`) a number or a number escape; anything else is a
- * failure at its path.
- */
-const decodeLeaf = (u: unknown, at: Path, numbers: boolean): E.Either<TreeFailure, Tensor | number> => {
-  const what = numbers ? 'a tensor, a number, a tuple or a record' : 'a tensor, a tuple or a record'
-  if (typeof u === 'number') return numbers ? E.right(u) : fail(at, `expected ${what}, found number ${u} (params and layer state hold tensors only)`)
-  if (typeof u === 'string') {
-    const special = numbers ? specialNumber(u) : undefined
-    return special !== undefined ? E.right(special) : fail(at, `expected ${what}, found ${describe(u)}`)
-  }
-  if (isTensorJson(u)) return decodeTensor(u as { readonly [key: string]: unknown }, at)
-  return fail(at, `expected ${what}, found ${describe(u)}`)
-}
-
-/** In JSON read as a tree, every value but an array or a non-tensor object is a leaf (for `decodeLeaf` to judge). */
-const isJsonLeaf = (u: unknown): boolean => !Array.isArray(u) && (typeof u !== 'object' || u === null || isTensorJson(u))
-
-/**
- * A tree from JSON. `numbers` says whether plain numbers may appear (optimizer states) or not
- * (params and layer states hold tensors only). The first failure in `Tree.leaves` order is reported.
- */
-const decodeNode = (u: unknown, numbers: boolean): E.Either<TreeFailure, OptState> => {
-  let failure: TreeFailure | undefined
+const outline = (tree: OptState, name: TreeName, numbers: boolean): E.Either<CheckpointError, Outlined> => {
+  // The walk checks the tree (kinds, depth) without recursion before the recursive writer below runs.
   try {
-    const tree = mapTree(
-      u,
-      (leaf, at) => {
-        if (failure !== undefined) return 0
-        const r = decodeLeaf(leaf, at, numbers)
-        if (E.isLeft(r)) failure = r.left
-        return E.isLeft(r) ? 0 : r.right
-      },
-      { isLeaf: isJsonLeaf, maxDepth: MAX_DEPTH }
-    )
-    return failure === undefined ? E.right(tree) : E.left(failure)
+    Trees.leaves(tree, { maxDepth: MAX_DEPTH })
   } catch (e) {
-    if (!(e instanceof TreeError)) throw e
-    return fail(e.path, e.problem === 'tooDeep' ? `nested deeper than ${MAX_DEPTH} levels (the state of a network is a few levels deep)` : `expected a tree, found ${e.found}`)
-  }
-}
-
-/** The type of the io-ts context entries that are tuple indices inside a state tree (io-ts keys are strings). */
-const TreeIndex = new t.Type<number, number, unknown>('a tuple index', (u): u is number => typeof u === 'number', (u, c) => t.failure(u, c), (a) => a)
-
-/** The path of an io-ts context; a key under a tuple or array, or of a tree index, is an index. */
-const contextPath = (c: t.Context): string =>
-  showPath(
-    c.slice(1).map((entry, i) => {
-      const parent = c[i]?.type
-      return parent instanceof t.TupleType || parent instanceof t.ArrayType || entry.type === TreeIndex ? Number(entry.key) : entry.key
-    })
-  )
-
-/** An io-ts type for a state tree; failures carry the full path inside the tree as extra context. */
-const treeType = <A extends OptState>(name: string, numbers: boolean): t.Type<A, unknown, unknown> =>
-  new t.Type<A, unknown, unknown>(
-    name,
-    (u): u is A => E.isRight(decodeNode(u, numbers)),
-    (u, c) =>
-      // A missing field is reported by `report` as such, not as a bad tree.
-      u === undefined ? t.failure<A>(u, c) : pipe(
-        decodeNode(u, numbers),
-        E.fold(
-          (f) => t.failure<A>(u, [...c, ...f.at.map((key) => ({ key: String(key), type: typeof key === 'number' ? TreeIndex : t.unknown, actual: undefined }))], f.message),
-          (v) => t.success(v as A)
-        )
-      ),
-    (a) => encodeTree(a)
-  )
-
-const refined = <A>(name: string, guard: (u: unknown) => u is A): t.Type<A, unknown, unknown> =>
-  new t.Type<A, unknown, unknown>(name, guard, (u, c) => (guard(u) ? t.success(u) : t.failure(u, c)), (a) => a)
-
-const StepCodec = refined('a non-negative integer', (u): u is number => isDim(u))
-const Word = refined('an unsigned 32-bit integer', (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= 0xffffffff)
-const ChecksumCodec = refined('"sha256:" and 64 lowercase hex digits', (u): u is string => typeof u === 'string' && /^sha256:[0-9a-f]{64}$/.test(u))
-const Present = refined(`any JSON value nested at most ${MAX_DEPTH} levels (null when there is no spec)`, (u): u is unknown => u !== undefined && !deeperThan(u, MAX_DEPTH))
-
-/** The fields of a version 1 file after its header, as io-ts decodes them. */
-const BodyCodec = t.type({
-  spec: Present,
-  step: StepCodec,
-  rng: t.tuple([Word, Word], 'the two words of a PRNG key'),
-  params: treeType<Tree>('a tree of tensors', false),
-  layerState: treeType<Tree>('a tree of tensors', false),
-  optState: treeType<OptState>('a tree of tensors and numbers', true),
-  checksum: ChecksumCodec
-})
-
-const FIELDS = ['format', 'version', 'spec', 'step', 'rng', 'params', 'layerState', 'optState', 'checksum'] as const
-
-/** The first io-ts error as one sentence: the path, what was expected, what was found. */
-const report = (errors: t.Errors): CheckpointError => {
-  const first = errors[0]
-  if (first === undefined) return checkpointError('invalid checkpoint')
-  const path = contextPath(first.context)
-  if (first.message !== undefined) return checkpointError(`${path}: ${first.message}`, path)
-  const last = first.context[first.context.length - 1]
-  const expected = last?.type.name ?? 'a value'
-  if (first.value === undefined) return checkpointError(`missing field ${path} (expected ${expected})`, path)
-  return checkpointError(`${path}: expected ${expected}, found ${describe(first.value)}`, path)
-}
-
-const parseJson = (text: string): E.Either<CheckpointError, unknown> => {
-  if (text.trim() === '') return E.left(checkpointError(`empty file (${text.length} bytes): expected an nn-ts checkpoint (JSON)`))
-  // An editor may add a byte-order mark; it is not part of the JSON (nor of the checksum).
-  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
-  return E.tryCatch(
-    () => JSON.parse(json) as unknown,
-    (e) => checkpointError(`not valid JSON (${e instanceof Error ? e.message : String(e)}): the file is truncated, corrupted or not a checkpoint`)
-  )
-}
-
-const checkHeader = (u: unknown): E.Either<CheckpointError, { readonly [key: string]: unknown }> => {
-  if (typeof u !== 'object' || u === null || Array.isArray(u)) {
-    return E.left(checkpointError(`not an nn-ts checkpoint: expected a JSON object with format "${FORMAT_TAG}", found ${describe(u)}`))
-  }
-  const doc = u as { readonly [key: string]: unknown }
-  if (doc.format !== FORMAT_TAG) {
-    const found = doc.format === undefined ? 'no format field' : `format ${clip(JSON.stringify(doc.format))}`
-    return E.left(checkpointError(`not an nn-ts checkpoint: expected format "${FORMAT_TAG}", found ${found}`, 'format'))
-  }
-  const v = doc.version
-  if (v === undefined) return E.left(checkpointError(`missing field version (expected format version ${FORMAT_VERSION})`, 'version'))
-  if (typeof v === 'number' && Number.isInteger(v) && v > FORMAT_VERSION) {
-    return E.left(checkpointError(`written by a newer nn-ts: format version ${v}, this reads ${FORMAT_VERSION}`, 'version'))
-  }
-  if (v !== FORMAT_VERSION) return E.left(checkpointError(`unsupported format version ${clip(JSON.stringify(v))}: this nn-ts reads format version ${FORMAT_VERSION}`, 'version'))
-  const extra = Object.keys(doc).find((k) => !(FIELDS as ReadonlyArray<string>).includes(k))
-  if (extra !== undefined) {
-    return E.left(checkpointError(`unexpected field ${extra} (a version ${FORMAT_VERSION} checkpoint has exactly ${FIELDS.join(', ')})`, extra))
-  }
-  return E.right(doc)
-}
-
-const verifyChecksum = (doc: { readonly [key: string]: unknown }, stored: string): E.Either<CheckpointError, void> => {
-  const body = Object.fromEntries(Object.entries(doc).filter(([k]) => k !== 'checksum'))
-  const computed = checksumOf(body)
-  return computed === stored
-    ? E.right(undefined)
-    : E.left(checkpointError(`checksum mismatch: the file was edited or corrupted (stored ${clip(stored, 23)}, computed ${clip(computed, 23)})`, 'checksum'))
-}
-
-const toKey = (words: readonly [number, number]): Key => ({ _tag: 'Key', words: [words[0], words[1]] })
-
-const decodeText = (text: string): E.Either<CheckpointError, Checkpoint> =>
-  pipe(
-    parseJson(text),
-    E.chain(checkHeader),
-    E.chain((doc) =>
-      pipe(
-        BodyCodec.decode(doc),
-        E.mapLeft(report),
-        E.chainFirst((body) => verifyChecksum(doc, body.checksum))
+    if (!(e instanceof Trees.TreeError)) throw e
+    const at = where(name, e.path)
+    return E.left(
+      checkpointError(
+        e.problem === 'tooDeep' ? `${at}: nested deeper than ${MAX_DEPTH} levels, more than a checkpoint holds` : `${at}: expected a tree node, found ${e.found}`,
+        at
       )
-    ),
-    E.map(
-      (body): Checkpoint => ({
-        version: FORMAT_VERSION,
-        spec: body.spec,
-        state: { params: body.params, layerState: body.layerState, optState: body.optState, rng: toKey(body.rng), step: body.step }
-      })
     )
-  )
+  }
+  const tensors: Array<readonly [string, Tensor]> = []
+  const path: Array<string | number> = []
+  let failure: CheckpointError | undefined
+  const write = (node: unknown): string => {
+    if (isTensor(node)) {
+      const tensorName = pathName([name, ...path])
+      tensors.push([tensorName, node])
+      return JSON.stringify(tensorName)
+    }
+    if (typeof node === 'number' && numbers) return JSON.stringify(encodeNumber(node))
+    if (typeof node === 'number' || typeof node === 'boolean') {
+      const at = where(name, path)
+      failure ??= checkpointError(`${at}: expected ${numbers ? 'a tensor or a number' : 'a tensor (params and layer state hold tensors only)'}, found ${typeof node} ${String(node)}`, at)
+      return 'null'
+    }
+    if (Array.isArray(node)) {
+      const items = node.map((child: unknown, i) => {
+        path.push(i)
+        const s = write(child)
+        path.pop()
+        return s
+      })
+      return `[${items.join(',')}]`
+    }
+    const record = node as { readonly [key: string]: unknown }
+    const fields = Object.keys(record).map((key) => {
+      path.push(key)
+      const s = `${JSON.stringify(escapeKey(key))}:${write(record[key])}`
+      path.pop()
+      return s
+    })
+    return `{${fields.join(',')}}`
+  }
+  const text = write(tree)
+  return failure === undefined ? E.right({ outline: text, tensors }) : E.left(failure)
+}
+
+const isWord = (w: number): boolean => Number.isInteger(w) && w >= 0 && w <= 0xffffffff
 
 /**
- * Reads checkpoint text, validating everything: JSON, format tag, version, structure (io-ts), each
- * tensor's dtype, shape and byte length, and the checksum. Never throws.
- * @category decoding
+ * The checkpoint as a tensor file's contents (format version 2): every tensor of the params, layer
+ * state and optimizer state under its path (`params[0].W`, `optState[0].mu[0].W`), and the metadata
+ * entries of the format (see the module documentation). The tensors are the state's own, not copies.
+ * What `encode` and the streaming `writeCheckpoint` write.
+ *
+ * Refused: a spec that is not JSON or would not read back (a lone surrogate, nested deeper than 100
+ * levels), a step that is not a non-negative integer, a PRNG key that is not two 32-bit words, a
+ * number in params or layer state, and trees nested deeper than 100 levels.
+ * @category encoding
+ * @since 0.2.0
  * @example
  * import * as E from 'fp-ts/lib/Either.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const text = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
- * E.isRight(Checkpoint.decode(text)) // true
- * Checkpoint.decode(text.slice(0, 100)) // Left: not valid JSON (…): the file is truncated, corrupted or not a checkpoint
+ * const f = Checkpoint.toTensorFile(Checkpoint.make(Train.initialState(net, Optim.adam(1e-3), 7)))
+ * if (E.isRight(f)) f.right.tensors.map(([name]) => name).slice(0, 3) // ['params[0].W', 'params[0].b', 'params[2].W']
+ * if (E.isRight(f)) f.right.metadata.optState // '[{"count":0,"mu":[{"W":"optState[0].mu[0].W",…'
  */
-export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
-  // Every check above returns a value; this still turns a throw nobody foresaw into an error value,
-  // because no input, however crafted, may make decoding throw.
-  E.flatten(E.tryCatch(() => decodeText(text), (e) => checkpointError(`cannot decode the checkpoint: ${e instanceof Error ? e.message : String(e)}`)))
+export const toTensorFile = <P extends Tree, S extends Tree, O extends OptState>(c: Checkpoint<P, S, O>): E.Either<CheckpointError, TensorFile> => {
+  const { step, rng } = c.state
+  if (!(Number.isSafeInteger(step) && step >= 0)) return E.left(checkpointError(`cannot encode the checkpoint: step must be a non-negative integer, found ${step}`, 'step'))
+  const words = rng?.words
+  if (!Array.isArray(words) || words.length !== 2 || !words.every(isWord)) {
+    return E.left(checkpointError(`cannot encode the checkpoint: rng must be a PRNG key of two unsigned 32-bit words, found ${clip(JSON.stringify(words) ?? String(words))}`, 'rng'))
+  }
+  return pipe(
+    E.Do,
+    E.bind('spec', () => specText(c.spec, 'checkpoint')),
+    E.bind('params', () => outline(c.state.params, 'params', false)),
+    E.bind('layerState', () => outline(c.state.layerState, 'layerState', false)),
+    E.bind('optState', () => outline(c.state.optState, 'optState', true)),
+    E.map(({ spec, params, layerState, optState }) => ({
+      tensors: [...params.tensors, ...layerState.tensors, ...optState.tensors],
+      metadata: {
+        format: FORMAT_TAG,
+        version: String(FORMAT_VERSION),
+        spec,
+        step: String(step),
+        rng: `[${words[0]},${words[1]}]`,
+        params: params.outline,
+        layerState: layerState.outline,
+        optState: optState.outline
+      }
+    }))
+  )
+}
+
+/**
+ * The checkpoint as the bytes of a tensor file, format version 2 (see `toTensorFile` for what is
+ * refused). The whole file is built in memory: to write a large one, `writeCheckpoint` streams.
+ * @category encoding
+ * @since 0.1.0
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
+ * const bytes = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
+ * if (E.isRight(bytes)) Checkpoint.versionOf(bytes.right) // 2
+ */
+export const encode = <P extends Tree, S extends Tree, O extends OptState>(c: Checkpoint<P, S, O>): E.Either<CheckpointError, Uint8Array> =>
+  pipe(
+    toTensorFile(c),
+    E.flatMap((f) => pipe(TensorFiles.encode(f.tensors, f.metadata), E.mapLeft(fromTensorFileError)))
+  )
+
+// decoding version 2
+
+type Result<A> = E.Either<CheckpointError, A>
+
+const isDigits = (s: string): boolean => /^(0|[1-9][0-9]*)$/.test(s)
+
+const describeOutline = (v: Json): string => (typeof v === 'string' ? `the string ${clip(quoteAscii(v), 60)}` : describeJson(v))
+
+interface Tensors {
+  readonly byName: ReadonlyMap<string, Tensor>
+  readonly used: Set<string>
+}
+
+/** The tree an outline describes, its tensors taken from the file by name. */
+const fromOutline = (text: string, name: TreeName, numbers: boolean, tensors: Tensors): Result<OptState> => {
+  // A tree nested MAX_DEPTH levels is MAX_DEPTH + 1 levels of JSON containers.
+  const parsed = parseJson(text, MAX_DEPTH + 1)
+  if (E.isLeft(parsed)) return E.left(checkpointError(`${name}: the outline in the metadata is not valid: ${parsed.left.reason} (character ${parsed.left.at})`, name))
+  const path: Array<string | number> = []
+  const fail = (message: string): Result<never> => {
+    const at = where(name, path)
+    return E.left(checkpointError(`${at}: ${message}`, at))
+  }
+  const what = numbers ? 'a tensor name, a number, a tuple or a record' : 'a tensor name, a tuple or a record'
+  const build = (v: Json): Result<OptState> => {
+    if (Array.isArray(v)) {
+      const out: OptState[] = []
+      for (let i = 0; i < v.length; i++) {
+        path.push(i)
+        const child = build(v[i] as Json)
+        path.pop()
+        if (E.isLeft(child)) return child
+        out.push(child.right)
+      }
+      return E.right(out)
+    }
+    if (isJsonObject(v)) {
+      const out: Record<string, unknown> = {}
+      for (const [escaped, child] of v.entries) {
+        const key = unescapeKey(escaped)
+        if (key === undefined) return fail(`the record key ${quoteAscii(escaped)} has a U+0000 that is not followed by U+0000 or the hex digits of a lone surrogate`)
+        path.push(key)
+        const built = build(child)
+        path.pop()
+        if (E.isLeft(built)) return built
+        put(out, key, built.right)
+      }
+      return E.right(out as OptState)
+    }
+    if (typeof v === 'number') return numbers ? E.right(v) : fail(`expected ${what}, found number ${v} (params and layer state hold tensors only)`)
+    if (typeof v === 'string') {
+      const special = specialNumber(v)
+      if (special !== undefined) return numbers ? E.right(special) : fail(`expected ${what}, found ${describeOutline(v)} (params and layer state hold tensors only)`)
+      const expected = pathName([name, ...path])
+      if (v !== expected) return fail(`the outline names the tensor ${clip(quoteAscii(v), 60)}, but the tensor of this place is named ${quoteAscii(expected)}`)
+      const tensor = tensors.byName.get(v)
+      if (tensor === undefined) return fail(`no tensor named ${quoteAscii(v)} in the file`)
+      tensors.used.add(v)
+      return E.right(tensor)
+    }
+    return fail(`expected ${what}, found ${describeOutline(v)}`)
+  }
+  return build(parsed.right)
+}
+
+const entry = (metadata: Readonly<Record<string, string>>, key: (typeof ENTRIES)[number]): string => metadata[key] as string
+
+const checkEntries = (metadata: Readonly<Record<string, string>>): Result<void> => {
+  const format = metadata.format
+  if (format !== FORMAT_TAG) {
+    const hint = format === 'nn-ts params' ? ' (a parameters file: read it with readParams)' : ''
+    const found = format === undefined ? 'no "format" entry in the metadata' : `format ${clip(quoteAscii(format), 60)}`
+    return E.left(checkpointError(`not an nn-ts checkpoint: expected format "${FORMAT_TAG}", found ${found}${hint}`, 'format'))
+  }
+  const version = metadata.version
+  if (version === undefined) return E.left(checkpointError(`missing metadata entry "version" (expected format version ${FORMAT_VERSION})`, 'version'))
+  if (isDigits(version) && Number(version) > FORMAT_VERSION) {
+    return E.left(checkpointError(`written by a newer nn-ts: format version ${version}, this reads versions 1 to ${FORMAT_VERSION}`, 'version'))
+  }
+  if (version !== String(FORMAT_VERSION)) {
+    return E.left(checkpointError(`unsupported format version ${clip(quoteAscii(version), 40)} in a tensor file: expected "${FORMAT_VERSION}"`, 'version'))
+  }
+  const extra = Object.keys(metadata).find((k) => !(ENTRIES as ReadonlyArray<string>).includes(k))
+  if (extra !== undefined) {
+    return E.left(checkpointError(`unexpected metadata entry ${clip(quoteAscii(extra), 60)} (a version ${FORMAT_VERSION} checkpoint has exactly ${ENTRIES.join(', ')})`, extra))
+  }
+  const missing = ENTRIES.find((k) => metadata[k] === undefined)
+  if (missing !== undefined) return E.left(checkpointError(`missing metadata entry "${missing}"`, missing))
+  return E.right(undefined)
+}
+
+const decodeStep = (s: string): Result<number> =>
+  isDigits(s) && Number.isSafeInteger(Number(s))
+    ? E.right(Number(s))
+    : E.left(checkpointError(`step: expected a non-negative integer, found ${clip(quoteAscii(s), 40)}`, 'step'))
+
+const decodeRng = (s: string): Result<readonly [number, number]> => {
+  const m = /^\[(0|[1-9][0-9]{0,9}),(0|[1-9][0-9]{0,9})\]$/.exec(s)
+  const words = m === null ? undefined : ([Number(m[1]), Number(m[2])] as const)
+  return words !== undefined && words.every(isWord)
+    ? E.right(words)
+    : E.left(checkpointError(`rng: expected the two words of a PRNG key, unsigned 32-bit integers written as [a,b], found ${clip(quoteAscii(s), 40)}`, 'rng'))
+}
+
+/**
+ * The checkpoint in a tensor file's contents (format version 2), validating every metadata entry
+ * (format tag, version, spec, step, PRNG key, the three outlines) and that every tensor belongs to
+ * exactly the place its name says. The tensor file itself (layout, checksum) is validated by
+ * `TensorFile.decode` or the file reader before. Never throws.
+ * @category decoding
+ * @since 0.2.0
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
+ * const back = pipe(Checkpoint.toTensorFile(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7))), E.flatMap(Checkpoint.fromTensorFile))
+ * if (E.isRight(back)) back.right.state.step // 0
+ */
+export const fromTensorFile = (f: TensorFile): E.Either<CheckpointError, Checkpoint> =>
+  E.flatten(
+    E.tryCatch(
+      (): Result<Checkpoint> => {
+        const { metadata } = f
+        const checked = checkEntries(metadata)
+        if (E.isLeft(checked)) return checked
+        const tensors: Tensors = { byName: new Map(f.tensors), used: new Set() }
+        return pipe(
+          E.Do,
+          E.bind('spec', () => decodeSpec(entry(metadata, 'spec'))),
+          E.bind('step', () => decodeStep(entry(metadata, 'step'))),
+          E.bind('rng', () => decodeRng(entry(metadata, 'rng'))),
+          E.bind('params', () => fromOutline(entry(metadata, 'params'), 'params', false, tensors)),
+          E.bind('layerState', () => fromOutline(entry(metadata, 'layerState'), 'layerState', false, tensors)),
+          E.bind('optState', () => fromOutline(entry(metadata, 'optState'), 'optState', true, tensors)),
+          E.filterOrElse(
+            () => tensors.used.size === f.tensors.length,
+            () => {
+              const stray = f.tensors.find(([n]) => !tensors.used.has(n))?.[0] ?? ''
+              return checkpointError(
+                `tensor ${clip(quoteAscii(stray), 60)} is in the file but in none of the outlines (params, layerState, optState): ${f.tensors.length - tensors.used.size} tensor(s) belong to no place`,
+                stray
+              )
+            }
+          ),
+          E.map(
+            ({ spec, step, rng, params, layerState, optState }): Checkpoint => ({
+              version: FORMAT_VERSION,
+              spec,
+              state: { params: params as Tree, layerState: layerState as Tree, optState, rng: { _tag: 'Key', words: [rng[0], rng[1]] }, step }
+            })
+          )
+        )
+      },
+      (e) => checkpointError(`cannot decode the checkpoint: ${e instanceof Error ? e.message : String(e)}`)
+    )
+  )
+
+// decoding either version
+
+const isTextPrefix = (first: ArrayLike<number>): boolean => {
+  for (let i = 0; i < Math.min(8, first.length); i++) if (first[i] === 0) return false
+  return true
+}
+
+/**
+ * Which format version a checkpoint file is, from its first 8 bytes (fewer if the file is shorter):
+ * version 2 (a tensor file) starts with its header length as a little-endian 64-bit integer below
+ * 100,000,000, so its bytes 4 to 7 are zero; version 1 is JSON text, which never holds a zero byte. So
+ * a zero byte among the first 8 means version 2, and anything else is read as version 1 (an empty or
+ * garbled file is then reported as not being JSON).
+ * @category decoding
+ * @since 0.2.0
+ * @example
+ * import { Checkpoint } from 'nn-ts'
+ * Checkpoint.versionOf(new TextEncoder().encode('{\n  "format": "nn-ts checkpoint"')) // 1
+ * Checkpoint.versionOf(new Uint8Array([32, 123, 0, 0, 0, 0, 0, 0])) // 2: a header length of 31,520 bytes
+ */
+export const versionOf = (first: Uint8Array): Version => (isTextPrefix(first) ? 1 : FORMAT_VERSION)
+
+/** The text of a version 1 file, or the message for one that holds nothing. */
+const checkpointText = (text: string, byteLength: number): Result<string> => {
+  // An editor may add a byte-order mark; it is not part of the JSON (nor of the checksum).
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  return json.trim() === '' ? E.left(checkpointError(`empty file (${byteLength} bytes): expected an nn-ts checkpoint`)) : E.right(json)
+}
+
+/**
+ * Reads a checkpoint of either format version, validating everything, and never throws:
+ *
+ * - bytes of a version 2 file (see `versionOf`): the tensor file (layout, dtypes, shapes, offsets,
+ *   checksum, see `TensorFile.decode`), then every metadata entry (`fromTensorFile`);
+ * - bytes or text of a version 1 file (JSON): JSON, format tag, version, structure (every field, each
+ *   tensor's dtype, shape and byte length), no repeated key, then the checksum.
+ *
+ * Each failure is a `CheckpointError` naming the place (`params[0].W`, `step`), what was expected and
+ * what was found.
+ * @category decoding
+ * @since 0.1.0
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
+ * const bytes = Checkpoint.encode(Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
+ * const back = pipe(bytes, E.flatMap(Checkpoint.decode))
+ * if (E.isRight(back)) back.right.version // 2
+ * const truncated = pipe(bytes, E.flatMap((b) => Checkpoint.decode(b.subarray(0, 100))))
+ * if (E.isLeft(truncated)) truncated.left.message // 'bytes 0–7 say the header is … bytes long, but only 92 bytes follow them: the file is truncated or corrupted'
+ */
+export const decode = (input: Uint8Array | string): E.Either<CheckpointError, Checkpoint> => {
+  if (typeof input === 'string') {
+    if (!isTextPrefix(Array.from(input.slice(0, 8), (c) => c.charCodeAt(0)))) {
+      return E.left(checkpointError('this text holds a zero character near its start, as a version 2 (binary) checkpoint does: decode its bytes (a Uint8Array), not text'))
+    }
+    return pipe(checkpointText(input, input.length), E.flatMap(decodeV1))
+  }
+  if (versionOf(input) === 1) return pipe(checkpointText(new TextDecoder().decode(input), input.length), E.flatMap(decodeV1))
+  return pipe(TensorFiles.decode(input), E.mapLeft(fromTensorFileError), E.flatMap(fromTensorFile))
+}
 
 // restoring
 
@@ -465,10 +431,10 @@ export const decode = (text: string): E.Either<CheckpointError, Checkpoint> =>
  */
 const matchNode = (template: OptState, found: OptState, root: string): E.Either<CheckpointError, OptState> =>
   E.tryCatch(
-    () => zipWith([template, found], ([, f]) => f as Tensor | number),
+    () => Trees.zipWith([template, found], ([, f]) => f as Tensor | number),
     (e) => {
-      if (!(e instanceof TreeError)) throw e
-      const path = showPath([root, ...e.path])
+      if (!(e instanceof Trees.TreeError)) throw e
+      const path = Trees.showPath([root, ...e.path])
       return checkpointError(`${path}: expected ${e.expected}, found ${e.found}`, path)
     }
   )
@@ -480,19 +446,22 @@ const forOtherNetwork = (e: CheckpointError): CheckpointError =>
  * The checkpoint's state typed as `template`'s, after checking it has exactly the template's tree
  * structure, dtypes and shapes in params, layer state and optimizer state. The template is the fresh
  * state of the network and optimizer to resume (`Train.initialState(network, optimizer, seed)`); only
- * its structure is used, every value (and the PRNG key and step) comes from the checkpoint.
+ * its structure is used, every value (and the PRNG key and step) comes from the checkpoint. To load
+ * params into a network trained with another optimizer, save and restore params alone
+ * (`encodeParams`, `restoreParams`).
  * @category decoding
+ * @since 0.1.0
  * @example
  * import * as E from 'fp-ts/lib/Either.js'
  * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.adam(1e-3)
- * const saved = Checkpoint.encode(Checkpoint.make(Train.initialState(net, opt, 7)))
- * const resumed = pipe(Checkpoint.decode(saved), E.flatMap((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c)))
+ * const saved = pipe(Checkpoint.encode(Checkpoint.make(Train.initialState(net, opt, 7))), E.flatMap(Checkpoint.decode))
+ * const resumed = pipe(saved, E.flatMap((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c)))
  * const other = Layers.sequential(Layers.dense(2, 4), Layers.relu(), Layers.dense(4, 2))
- * pipe(Checkpoint.decode(saved), E.flatMap((c) => Checkpoint.restore(Train.initialState(other, opt, 0), c)))
- * // Left: params[0].W: expected float32 [2, 4], found float32 [2, 3] (…)
+ * const refused = pipe(saved, E.flatMap((c) => Checkpoint.restore(Train.initialState(other, opt, 0), c)))
+ * if (E.isLeft(refused)) refused.left.message // 'params[0].W: expected float32 [2, 4], found float32 [2, 3] (the checkpoint was saved from a different network or optimizer)'
  */
 export const restore = <P extends Tree, S extends Tree, O extends OptState>(
   template: TrainState<P, S, O>,

@@ -1,147 +1,174 @@
 /**
- * Checkpoint files: atomic writes and validating reads, as `TaskEither`s that never reject.
+ * Checkpoint files (Node only), as `TaskEither`s that never reject.
  *
- * `writeCheckpoint(file, c)` never leaves a half-written `file`: it writes a temporary file next to it, flushes
- * it to disk, renames it over `file` (atomic on POSIX file systems) and flushes the directory, so after
- * a crash or a SIGKILL at any moment `file` holds either the previous checkpoint or the new one. A kill
- * between creating and renaming the temporary file leaves it behind; it is named
- * `<file>.<pid>-<8 hex digits>.tmp` (e.g. `run.ckpt.json.4127-9f0c2a1e.tmp`), is never read as a
- * checkpoint, and may be deleted at any time when no writer is running (`isCheckpointTempFile` recognises it).
+ * Writing goes through the tensor-file writer (`TensorFile.write`): streamed straight from the
+ * tensors' memory (no string or buffer of the whole file, so a 42-million-parameter state with its
+ * Adam moments writes like a small one), to `<file>.<pid>-<8 hex digits>.tmp` in the same directory,
+ * fsynced, renamed over `file` (atomic on POSIX file systems), then the directory fsynced: after a crash
+ * or a SIGKILL at any moment `file` is the previous file or the new one, whole. On any failure the
+ * temporary file is removed; only a kill between its creation and the rename can leave it behind
+ * (`isCheckpointTempFile` recognises it; delete it whenever no writer runs).
+ *
+ * `readCheckpoint` opens the file without blocking and reads only a regular file (a FIFO, a device or a
+ * directory is refused at once), looks at its first 8 bytes (`Checkpoint.versionOf`) and reads a
+ * version 2 file with the bounded tensor-file reader (`TensorFile.read`: header checked against the
+ * real size before any data is read, checksum verified), a version 1 file as JSON text.
  *
  * @since 0.1.0
  */
-import { randomBytes } from 'node:crypto'
-import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
+import { constants } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
 import * as E from 'fp-ts/lib/Either.js'
-import type * as TE from 'fp-ts/lib/TaskEither.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { fsReason } from '../io/fsReason.ts'
 import type { OptState } from '../optim/Transform.ts'
+import { isTempFileFor, read, write } from '../tensorfile/file.ts'
 import type { Tree } from '../tree/Tree.ts'
-import { type Checkpoint, type CheckpointError, decode, encode } from './codec.ts'
+import { decode, fromTensorFile, toTensorFile, versionOf } from './codec.ts'
+import { type Checkpoint, type CheckpointError, fromTensorFileError } from './model.ts'
 
-const inFile = (file: string, e: CheckpointError): CheckpointError => ({ ...e, file, message: `${file}: ${e.message}` })
+/** `e` about `file`: the message starts with the file name (once). */
+const inFile = (file: string, e: CheckpointError): CheckpointError => ({
+  ...e,
+  file,
+  message: e.message.startsWith(`${file}: `) ? e.message : `${file}: ${e.message}`
+})
 
 const fileError = (file: string, message: string): CheckpointError => ({ _tag: 'CheckpointError', file, message: `${file}: ${message}` })
 
-const errorCode = (e: unknown): string | undefined =>
-  typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined
-
-/** A system error as words a person can act on, with its code for searching. */
-const explain = (e: unknown, doing: string): string => {
-  const code = errorCode(e)
-  if (code === 'ENOENT') return `no such file or directory (${doing})`
-  if (code === 'EISDIR') return `is a directory, expected a checkpoint file (${doing})`
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${doing})`
-  if (code === 'ENOSPC') return `no space left on the device (${doing})`
-  const detail = e instanceof Error ? e.message : String(e)
-  return `cannot ${doing}: ${detail}`
-}
-
-const TEMP_PATTERN = /^\.(\d+)-[0-9a-f]{8}\.tmp$/
-
 /**
- * Whether `candidate` (a path or a bare name) is a temporary file left by `writeCheckpoint(file, …)`: in the
- * same directory, named `<file>.<pid>-<8 hex digits>.tmp`. Such files are never valid checkpoints;
- * delete them when no writer is running.
+ * Whether `candidate` (a path or a bare name) is a temporary file left by `writeCheckpoint(file, …)`:
+ * named `<file>.<pid>-<8 hex digits>.tmp` (the tensor-file writer's
+ * `TensorFile.isTempFileFor`). Such files are never complete; delete them when no writer is running.
  * @category utils
+ * @since 0.1.0
  * @example
  * import { isCheckpointTempFile } from 'nn-ts/node'
- * isCheckpointTempFile('out/run.ckpt.json', 'out/run.ckpt.json.4127-9f0c2a1e.tmp') // true
- * isCheckpointTempFile('out/run.ckpt.json', 'out/run.ckpt.json') // false
+ * isCheckpointTempFile('out/checkpoint.safetensors', 'out/checkpoint.safetensors.4127-9f0c2a1e.tmp') // true
+ * isCheckpointTempFile('out/checkpoint.safetensors', 'out/checkpoint.safetensors') // false
  */
-export const isCheckpointTempFile = (file: string, candidate: string): boolean => {
-  const name = basename(file)
-  const other = basename(candidate)
-  return other.startsWith(name) && TEMP_PATTERN.test(other.slice(name.length))
-}
-
-// The name is unique per process (pid) and per call (random suffix), so concurrent writers never
-// share a temporary file; the randomness affects only the name, never what is written.
-const tempPathFor = (file: string): string => `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`
-
-/** Flushes a directory entry (the rename) to disk; platforms that cannot open a directory skip it. */
-const syncDirectory = async (dir: string): Promise<void> => {
-  let handle: FileHandle | undefined
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch (e) {
-    const code = errorCode(e)
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e
-  } finally {
-    await handle?.close()
-  }
-}
+export const isCheckpointTempFile: (file: string, candidate: string) => boolean = isTempFileFor
 
 /**
- * Writes `c` to `file` atomically: a temporary file in the same directory, written and fsynced, then
- * renamed over `file`, then the directory fsynced. On failure the temporary file is removed and
- * `file` is untouched.
+ * Writes `c` to `file` as a version 2 checkpoint (a tensor file: see `Checkpoint.toTensorFile`),
+ * streamed and atomic (see the module documentation). On failure — a state `toTensorFile` refuses,
+ * no space left, no permission, a directory at `file` — the temporary file is removed, `file` is
+ * untouched, and the error names the file, the step and the cause.
  * @category file
+ * @since 0.1.0
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * import { writeCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const save = writeCheckpoint('run.ckpt.json', Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))
- * // await save() // Right(undefined), or Left(CheckpointError) naming the file
+ * const written = await writeCheckpoint('checkpoint.safetensors', Checkpoint.make(Train.initialState(net, Optim.sgd(0.1), 7)))()
+ * written // => E.right(undefined)
  */
-export const writeCheckpoint =
-  <P extends Tree, S extends Tree, O extends OptState>(file: string, c: Checkpoint<P, S, O>): TE.TaskEither<CheckpointError, void> =>
-  async () => {
-    let text: string
-    try {
-      text = encode(c)
-    } catch (e) {
-      return E.left(fileError(file, `cannot encode the checkpoint: ${e instanceof Error ? e.message : String(e)}`))
-    }
-    const temp = tempPathFor(file)
-    let step = 'create a temporary file next to it'
-    try {
-      const handle = await open(temp, 'wx', 0o644)
-      try {
-        step = 'write the temporary file'
-        await handle.writeFile(text, 'utf8')
-        step = 'flush the temporary file to disk'
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      step = 'rename the temporary file over it'
-      await rename(temp, file)
-      step = 'flush the directory to disk'
-      await syncDirectory(dirname(file))
-      return E.right(undefined)
-    } catch (e) {
-      await unlink(temp).catch(() => undefined)
-      return E.left(fileError(file, explain(e, step)))
-    }
+export const writeCheckpoint = <P extends Tree, S extends Tree, O extends OptState>(file: string, c: Checkpoint<P, S, O>): TE.TaskEither<CheckpointError, void> =>
+  pipe(
+    TE.fromEither(toTensorFile(c)),
+    TE.mapLeft((e) => inFile(file, e)),
+    TE.flatMap((f) =>
+      pipe(
+        write(file, f.tensors, f.metadata),
+        TE.mapLeft((e) => inFile(file, fromTensorFileError(e)))
+      )
+    )
+  )
+
+// Opening without blocking: a FIFO opened for reading would otherwise wait for a writer forever. The
+// type is checked on the open descriptor (fstat), so the file cannot be swapped between check and read.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
+
+const kindOf = (stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string =>
+  stat.isDirectory()
+    ? 'a directory'
+    : stat.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : stat.isSocket()
+        ? 'a socket'
+        : stat.isCharacterDevice()
+          ? 'a character device'
+          : stat.isBlockDevice()
+            ? 'a block device'
+            : 'not a regular file'
+
+/** Reads `length` bytes from `position` into a new array, or says where the file ended early. */
+const readBytes = async (handle: FileHandle, length: number, position: number): Promise<E.Either<string, Uint8Array>> => {
+  const out = new Uint8Array(length)
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await handle.read(out, done, length - done, position + done)
+    if (bytesRead === 0) return E.left(`the file ended at byte ${position + done}, before the ${position + length} its size said: it shrank while being read`)
+    done += bytesRead
   }
+  return E.right(out)
+}
+
+type Sniffed = { readonly version: 1; readonly bytes: Uint8Array } | { readonly version: 2 }
 
 /**
- * Reads and fully validates the checkpoint in `file` (see `decode`). A missing, unreadable, empty,
- * truncated or edited file gives a `CheckpointError` whose message starts with the file name.
+ * Opens `file` (a regular file only), reads its first bytes and decides its version; a version 1 file
+ * is read whole from the same descriptor (JSON text has no bounded reader; its size is the file's).
+ */
+const sniff = async (file: string): Promise<E.Either<CheckpointError, Sniffed>> => {
+  let step = 'open it'
+  let handle: FileHandle | undefined
+  try {
+    handle = await open(file, OPEN_FLAGS)
+    step = 'examine it'
+    const stat = await handle.stat()
+    if (!stat.isFile()) return E.left(fileError(file, `is ${kindOf(stat)}, expected a checkpoint file`))
+    step = 'read it'
+    const first = await readBytes(handle, Math.min(8, stat.size), 0)
+    if (E.isLeft(first)) return E.left(fileError(file, first.left))
+    if (versionOf(first.right) !== 1) return E.right({ version: 2 })
+    const whole = await readBytes(handle, stat.size, 0)
+    return E.isLeft(whole) ? E.left(fileError(file, whole.left)) : E.right({ version: 1, bytes: whole.right })
+  } catch (e) {
+    return E.left(fileError(file, `cannot ${step}: ${fsReason(e)}`))
+  } finally {
+    await handle?.close().catch(() => undefined)
+  }
+}
+
+/**
+ * Reads and fully validates the checkpoint in `file`, of either format version (see
+ * `Checkpoint.decode` for what is checked, and the module documentation for how the file is read). A
+ * missing, unreadable, empty, truncated or edited file, or one that is not a regular file, gives a
+ * `CheckpointError` whose message starts with the file name and names the place, what was expected and
+ * what was found.
  * @category file
+ * @since 0.1.0
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import * as TE from 'fp-ts/lib/TaskEither.js'
  * import { pipe } from 'fp-ts/lib/function.js'
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
- * import { readCheckpoint } from 'nn-ts/node'
+ * import { readCheckpoint, writeCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
- * const opt = Optim.sgd(0.1)
- * const resume = pipe(
- *   readCheckpoint('run.ckpt.json'),
+ * const opt = Optim.adam(1e-3)
+ * await writeCheckpoint('run.safetensors', Checkpoint.make(Train.initialState(net, opt, 7)))()
+ * const resumed = await pipe(
+ *   readCheckpoint('run.safetensors'),
  *   TE.flatMapEither((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c))
- * )
- * // await resume() // Right(TrainState) or Left: "run.ckpt.json: checksum mismatch: …"
+ * )()
+ * if (E.isRight(resumed)) resumed.right.step // 0
+ * const missing = await readCheckpoint('nowhere.safetensors')()
+ * if (E.isLeft(missing)) missing.left.message // 'nowhere.safetensors: cannot open it: no such file'
  */
 export const readCheckpoint =
   (file: string): TE.TaskEither<CheckpointError, Checkpoint<Tree, Tree, OptState>> =>
   async () => {
-    let text: string
-    try {
-      text = await readFile(file, 'utf8')
-    } catch (e) {
-      return E.left(fileError(file, explain(e, 'read the checkpoint')))
-    }
-    return E.mapLeft((e: CheckpointError) => inFile(file, e))(decode(text))
+    const sniffed = await sniff(file)
+    if (E.isLeft(sniffed)) return sniffed
+    if (sniffed.right.version === 1) return pipe(decode(sniffed.right.bytes), E.mapLeft((e) => inFile(file, e)))
+    const contents = await read(file)()
+    return pipe(
+      contents,
+      E.mapLeft(fromTensorFileError),
+      E.flatMap(fromTensorFile),
+      E.mapLeft((e) => inFile(file, e))
+    )
   }

@@ -1,10 +1,45 @@
 /**
- * Checkpoints: a training state (params, layer state, optimizer state, PRNG key, step) and the network
- * spec it was trained from, in one JSON file that decodes back bit for bit, is written atomically and
- * is validated on reading. Resuming is `read`, then `restore` against the fresh state of the same
- * network and optimizer, then training on: the result equals never having stopped, bit for bit.
+ * Checkpoints.
  *
- * File layout, format version 1 (a JSON object; key order and whitespace do not matter):
+ * A **checkpoint** is a training state (params, layer state, optimizer state, PRNG key, step) and the
+ * network spec it was trained from, in one file that decodes back bit for bit, is written atomically
+ * and is validated on reading. Resuming is `readCheckpoint`, then `restore` against the fresh state of
+ * the same network and optimizer, then training on: the result equals never having stopped, bit for bit.
+ *
+ * **Format version 2** (written since nn-ts 0.2) is a tensor file in the safetensors layout (see
+ * `TensorFile`: 8-byte little-endian header length, JSON header, raw little-endian data, SHA-256
+ * checksum in the metadata), so its size is bounded by the disk, not by a JavaScript string, and any
+ * safetensors reader can open it:
+ *
+ * - every tensor of the three trees is one named tensor, named by its tree path (`pathName`):
+ *   `params[0].W`, `params[0].b`, `layerState[1].runningMean`, `optState[0].mu[0].W`, …, in that order
+ *   (params, layer state, optimizer state; each in `Tree.leaves` order). The dtype is `F32` or `F64`,
+ *   the shape the tensor's, the bytes its row-major values, copied (so −0, subnormals, ±Infinity and NaN
+ *   payloads survive);
+ * - `__metadata__` holds strings: `format` = `"nn-ts checkpoint"`, `version` = `"2"`, `spec` (the spec
+ *   as JSON text, `null` when none), `step` (decimal), `rng` (the PRNG key's two unsigned 32-bit words,
+ *   `[a,b]`), `params`, `layerState`, `optState` (the outline of each tree: JSON in which a tuple is an
+ *   array, a record an object with the same keys in the same order, a tensor the string of its name,
+ *   and a plain number a JSON number in JavaScript's shortest round-trip form, or one of the strings
+ *   `"-0"`, `"NaN"`, `"Infinity"`, `"-Infinity"`, which JSON numbers cannot be), and the tensor file's
+ *   `checksum`;
+ * - record keys appear in outlines as they are, with two exceptions a strict JSON reader needs: U+0000
+ *   is written as two U+0000, and a lone surrogate as U+0000 and its four lowercase hex digits.
+ *
+ * ```
+ * params[0].W           F32 [784, 40]      optState[0].mu[0].W   F32 [784, 40]   …
+ * __metadata__.params   [{"W":"params[0].W","b":"params[0].b"},[],{"W":"params[2].W","b":"params[2].b"}]
+ * __metadata__.optState [{"count":120,"mu":[{"W":"optState[0].mu[0].W",…},[],…],"nu":[…]},{"count":120,"learningRate":0.001}]
+ * ```
+ *
+ * Reading validates the tensor file (header length against the real size, header JSON with no
+ * repeated key, dtypes, shapes, byte ranges, checksum), then the format tag, the version (a newer one
+ * is refused as such), every metadata entry, and that each outline's tensor names are exactly the
+ * file's tensors, each at the place its name says.
+ *
+ * **Format version 1** (nn-ts 0.1) is JSON text and stays readable: `decode` and `readCheckpoint` tell
+ * the two apart by the first 8 bytes (`versionOf`: a version 2 file's header length has zero bytes,
+ * JSON text never does). Its layout, for reference:
  *
  * ```json
  * {
@@ -20,34 +55,11 @@
  * }
  * ```
  *
- * - `spec`: any JSON value (the network spec, or `null`), stored as `JSON.stringify` writes it.
- * - A tensor is `{ dtype, shape, data }`: `dtype` is `"float32"` or `"float64"`, `shape` an array of
- *   non-negative integers, `data` the standard base64 (RFC 4648, padded) of the row-major values as
- *   little-endian IEEE 754 bytes, 4 or 8 per value. Bytes are copied, never converted, so every value
- *   round-trips exactly: -0, subnormals, ±Infinity and NaN, NaN payloads included (on little-endian
- *   hosts, i.e. every platform Node ships for; a big-endian host converts through `DataView`, which
- *   may canonicalize NaN payloads).
- * - Tuples are JSON arrays and records JSON objects, in the order of the tree. A JSON object whose
- *   `dtype` is a string other than the number escapes below is a tensor; any other object a record.
- *   `params` and `layerState` hold tensors only; `optState` may also hold plain numbers.
- * - A plain number (`count`, `learningRate`, …) is a JSON number in JavaScript's shortest round-trip
- *   form, which reads back to the same double. JSON has no -0, NaN or ±Infinity, so those are written
- *   as the strings `"-0"`, `"NaN"`, `"Infinity"` and `"-Infinity"` (optimizers keep their numbers
- *   finite, so only the escape for -0 could appear in practice).
- * - `rng`: the PRNG key's two unsigned 32-bit words. `step`: the number of steps taken.
- * - `checksum`: `"sha256:"` and the lowercase hex SHA-256 of the canonical serialisation of every other
- *   field: JSON without whitespace, object keys sorted by UTF-16 code units, numbers and strings as
- *   `JSON.stringify` writes them. Re-indenting the file keeps it valid; changing any value does not.
+ * A tensor is `{ dtype, shape, data }` with `data` the standard base64 of the little-endian bytes;
+ * numbers use the same escapes as version 2; `checksum` is the SHA-256 of the canonical JSON (no
+ * whitespace, keys sorted) of every other field, so re-indenting keeps a file valid.
  *
- * Reading validates, in order: JSON, the format tag, the version (a newer one is refused as such), the
- * structure (io-ts: every field; every tensor's dtype, shape and byte length), then the checksum. Each
- * failure is a `CheckpointError` naming the file, the JSON path, what was expected and what was found.
- *
- * Files are `nn-ts/node`'s: `writeCheckpoint` writes `<file>.<pid>-<8 hex digits>.tmp` in the same directory, fsyncs it, renames it over
- * `<file>` and fsyncs the directory: after a crash or SIGKILL at any moment, `<file>` is the previous
- * or the new checkpoint, whole. A kill before the rename can leave the temporary file behind; it is
- * never read as the checkpoint, `isCheckpointTempFile` recognises it, and it can be deleted whenever no
- * writer is running.
+ * Files are `nn-ts/node`'s: `writeCheckpoint`, `readCheckpoint`.
  *
  * @example
  * import * as TE from 'fp-ts/lib/TaskEither.js'
@@ -56,11 +68,22 @@
  * import { readCheckpoint, writeCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.adam(1e-3)
- * const save = writeCheckpoint('run.ckpt.json', Checkpoint.make(Train.initialState(net, opt, 7), { hidden: 3 }))
+ * const save = writeCheckpoint('checkpoint.safetensors', Checkpoint.make(Train.initialState(net, opt, 7), { hidden: 3 }))
  * const resume = pipe(
- *   readCheckpoint('run.ckpt.json'),
+ *   readCheckpoint('checkpoint.safetensors'),
  *   TE.flatMapEither((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c))
  * )
  * @since 0.1.0
  */
-export * from './codec.ts'
+export {
+  type Checkpoint,
+  type CheckpointError,
+  type Version,
+  FORMAT_TAG,
+  FORMAT_VERSION,
+  checkpointError,
+  fromTensorFileError,
+  make
+} from './model.ts'
+export { decode, encode, fromTensorFile, restore, toTensorFile, versionOf } from './codec.ts'
+export { parsePathName, pathName, quoteAscii } from './names.ts'
