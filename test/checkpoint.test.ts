@@ -244,7 +244,7 @@ describe('a damaged, foreign or misplaced version 2 file gives a CheckpointError
     expect((await readError('flipped.safetensors', changed)).message).toMatch(/: checksum mismatch: the header says sha256:[0-9a-f]{64}, the contents hash to sha256:[0-9a-f]{64}: the file was edited or corrupted after it was written$/)
   })
 
-  it('a safetensors file of another tool, a tensor file that is not a checkpoint', async () => {
+  it('a safetensors file of another tool, a tensor file that is not a checkpoint, a parameters file', async () => {
     // Written by hand as other tools write it: no __metadata__, so no checksum.
     const header = new TextEncoder().encode('{"weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}')
     const foreign = new Uint8Array(8 + header.length + 8)
@@ -255,6 +255,10 @@ describe('a damaged, foreign or misplaced version 2 file gives a CheckpointError
     )
     const untagged = rightOf(TensorFile.encode([['weight', Tensor.zeros([2])]]))
     expect((await readError('untagged.safetensors', untagged)).message).toMatch(/: not an nn-ts checkpoint: expected format "nn-ts checkpoint", found no "format" entry in the metadata$/)
+    const params = rightOf(Checkpoint.encodeParams(trained.params))
+    expect((await readError('params.safetensors', params)).message).toMatch(
+      /: not an nn-ts checkpoint: expected format "nn-ts checkpoint", found format "nn-ts params" \(a parameters file: read it with readParams\)$/
+    )
   })
 
   it('metadata entries: format, version, unexpected or missing entries (files re-encoded with a valid checksum)', () => {
@@ -474,7 +478,7 @@ describe('restore checks the checkpoint against the network and optimizer it res
     expect(errorOf(Checkpoint.restore(template, checkpoint())).message).toMatch(/^params\[0\]\.W: expected float64 \[6, 5\], found float32 \[6, 5\]/)
   })
 
-  it('another optimizer', () => {
+  it('another optimizer (params alone load into any optimizer: see test/params.test.ts)', () => {
     const sgd = Optim.sgd(0.1)
     expect(errorOf(Checkpoint.restore(Train.initialState(network, sgd, 0), checkpoint())).message).toMatch(/^optState: expected a tuple of 1, found a tuple of 2 /)
     const momentum = Optim.chain(Optim.trace(0.9), Optim.scaleByLearningRate(0.1))

@@ -1,5 +1,5 @@
 /**
- * Checkpoint files (Node only), as `TaskEither`s that never reject.
+ * Checkpoint and parameters files (Node only), as `TaskEither`s that never reject.
  *
  * Writing goes through the tensor-file writer (`TensorFile.write`): streamed straight from the
  * tensors' memory (no string or buffer of the whole file, so a 42-million-parameter state with its
@@ -27,6 +27,7 @@ import { isTempFileFor, read, write } from '../tensorfile/file.ts'
 import type { Tree } from '../tree/Tree.ts'
 import { decode, fromTensorFile, toTensorFile, versionOf } from './codec.ts'
 import { type Checkpoint, type CheckpointError, fromTensorFileError } from './model.ts'
+import { type ParamsFile, type ParamsOptions, paramsFromTensorFile, paramsToTensorFile } from './params.ts'
 
 /** `e` about `file`: the message starts with the file name (once). */
 const inFile = (file: string, e: CheckpointError): CheckpointError => ({
@@ -38,8 +39,8 @@ const inFile = (file: string, e: CheckpointError): CheckpointError => ({
 const fileError = (file: string, message: string): CheckpointError => ({ _tag: 'CheckpointError', file, message: `${file}: ${message}` })
 
 /**
- * Whether `candidate` (a path or a bare name) is a temporary file left by `writeCheckpoint(file, …)`:
- * named `<file>.<pid>-<8 hex digits>.tmp` (the tensor-file writer's
+ * Whether `candidate` (a path or a bare name) is a temporary file left by `writeCheckpoint(file, …)` or
+ * `writeParams(file, …)`: named `<file>.<pid>-<8 hex digits>.tmp` (the tensor-file writer's
  * `TensorFile.isTempFileFor`). Such files are never complete; delete them when no writer is running.
  * @category utils
  * @since 0.1.0
@@ -172,3 +173,76 @@ export const readCheckpoint =
       E.mapLeft((e) => inFile(file, e))
     )
   }
+
+/**
+ * Writes `params` to `file` as an nn-ts parameters file (a safetensors file whose tensors are named
+ * by their tree paths, with `spec` in its metadata: see `Checkpoint.paramsToTensorFile`), streamed and
+ * atomic like `writeCheckpoint`. PyTorch, NumPy or any safetensors reader reads it.
+ * @category file
+ * @since 0.2.0
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers, Random } from 'nn-ts'
+ * import { writeParams } from 'nn-ts/node'
+ * const net = Layers.sequential(Layers.dense(784, 40), Layers.relu(), Layers.dense(40, 10))
+ * const written = await writeParams('params.safetensors', net.init(Random.key(0)).params, { spec: { hidden: 40 } })()
+ * written // => E.right(undefined)
+ */
+export const writeParams = (file: string, params: Tree, options: ParamsOptions = {}): TE.TaskEither<CheckpointError, void> =>
+  pipe(
+    TE.fromEither(paramsToTensorFile(params, options)),
+    TE.mapLeft((e) => inFile(file, e)),
+    TE.flatMap((f) =>
+      pipe(
+        write(file, f.tensors, f.metadata),
+        TE.mapLeft((e) => inFile(file, fromTensorFileError(e)))
+      )
+    )
+  )
+
+/**
+ * Options of `readParams`.
+ * @category model
+ * @since 0.2.0
+ * @example
+ * import type { ReadParamsOptions } from 'nn-ts/node'
+ * const fromPyTorch: ReadParamsOptions = { requireChecksum: false }
+ */
+export interface ReadParamsOptions {
+  /**
+   * Whether a file without nn-ts's checksum is refused (default `true`). `false` reads safetensors
+   * files written by other tools; a checksum that is present is always verified.
+   */
+  readonly requireChecksum?: boolean
+}
+
+/**
+ * Reads a parameters file with the bounded tensor-file reader (`TensorFile.read`), then
+ * `Checkpoint.paramsFromTensorFile`: an nn-ts parameters file is validated, a file of another tool
+ * (read with `requireChecksum: false`) is taken as named. Load the result into a network with
+ * `Checkpoint.restoreParams`. Every failure is a `CheckpointError` whose message starts with the file.
+ * @category file
+ * @since 0.2.0
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import * as TE from 'fp-ts/lib/TaskEither.js'
+ * import { pipe } from 'fp-ts/lib/function.js'
+ * import { Checkpoint, Layers, Optim, Random, Train } from 'nn-ts'
+ * import { readParams, writeParams } from 'nn-ts/node'
+ * const net = Layers.sequential(Layers.dense(4, 3), Layers.relu(), Layers.dense(3, 2))
+ * await writeParams('params.safetensors', net.init(Random.key(1)).params)()
+ * // Saved without optimizer state: load into a run with any optimizer.
+ * const fresh = Train.initialState(net, Optim.adam(1e-3), 0)
+ * const loaded = await pipe(
+ *   readParams('params.safetensors'),
+ *   TE.flatMapEither((f) => Checkpoint.restoreParams(fresh.params, f))
+ * )()
+ * if (E.isRight(loaded)) loaded.right.length // 3
+ */
+export const readParams = (file: string, options: ReadParamsOptions = {}): TE.TaskEither<CheckpointError, ParamsFile> =>
+  pipe(
+    read(file, options.requireChecksum === undefined ? {} : { requireChecksum: options.requireChecksum }),
+    TE.mapLeft(fromTensorFileError),
+    TE.flatMapEither(paramsFromTensorFile),
+    TE.mapLeft((e) => inFile(file, e))
+  )

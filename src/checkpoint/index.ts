@@ -1,5 +1,5 @@
 /**
- * Checkpoints.
+ * Checkpoints and parameters files.
  *
  * A **checkpoint** is a training state (params, layer state, optimizer state, PRNG key, step) and the
  * network spec it was trained from, in one file that decodes back bit for bit, is written atomically
@@ -59,7 +59,13 @@
  * numbers use the same escapes as version 2; `checksum` is the SHA-256 of the canonical JSON (no
  * whitespace, keys sorted) of every other field, so re-indenting keeps a file valid.
  *
- * Files are `nn-ts/node`'s: `writeCheckpoint`, `readCheckpoint`.
+ * A **parameters file** holds the params alone (`encodeParams`, `writeParams`): tensors named by their
+ * paths (`[0].W`), the spec, no optimizer state, so it loads into any network with the same parameter
+ * structure whatever optimizer comes next (`restoreParams`), and files of other tools load through a
+ * name mapping (`torchLinearMapping` for PyTorch's `nn.Linear`, whose `weight` is `[out, in]`, the
+ * transpose of a dense layer's `W: [in, out]`).
+ *
+ * Files are `nn-ts/node`'s: `writeCheckpoint`, `readCheckpoint`, `writeParams`, `readParams`.
  *
  * @example
  * import * as TE from 'fp-ts/lib/TaskEither.js'
@@ -87,3 +93,17 @@ export {
 } from './model.ts'
 export { decode, encode, fromTensorFile, restore, toTensorFile, versionOf } from './codec.ts'
 export { parsePathName, pathName, quoteAscii } from './names.ts'
+export {
+  type NameMapping,
+  type ParamsFile,
+  type ParamsOptions,
+  type RestoreParamsOptions,
+  PARAMS_FORMAT_TAG,
+  PARAMS_FORMAT_VERSION,
+  decodeParams,
+  encodeParams,
+  paramsFromTensorFile,
+  paramsToTensorFile,
+  restoreParams,
+  torchLinearMapping
+} from './params.ts'

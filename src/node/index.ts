@@ -20,7 +20,7 @@ import { useThreads } from './threads.ts'
 export { spawnNodeWorker, useThreads } from './threads.ts'
 export { type ProgressStream, progressBar } from './progressBar.ts'
 export { type Mnist, type MnistFiles, loadLabelledIdx, loadMnist, mnistFiles } from '../data/mnist.ts'
-export { isCheckpointTempFile, readCheckpoint, writeCheckpoint } from '../checkpoint/file.ts'
+export { type ReadParamsOptions, isCheckpointTempFile, readCheckpoint, readParams, writeCheckpoint, writeParams } from '../checkpoint/file.ts'
 export * as TensorFile from '../tensorfile/file.ts'
 
 useThreads()
