@@ -17,7 +17,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { enumeration, finite, fraction, positive, positiveInt, unitInterval } from '../spec/codecs.ts'
-import { type InitializerJson, initializer, initializerFromAttr, initializerOf } from '../spec/initializers.ts'
+import { type InitializerJson, initializer, initializerFromAttr, initializerOf, initializerToAttr } from '../spec/initializers.ts'
 import { ShapeError } from '../tensor/Tensor.ts'
 import { type GeluApproximation, elu, gelu, leakyRelu, linear, relu, sigmoid, softmax, softplus, tanh } from './activations.ts'
 import { batchNorm } from './batchNorm.ts'
@@ -69,8 +69,8 @@ const denseOf = (attrs: { readonly in: number; readonly out: number; readonly we
   })
   if (weightInit === undefined && biasInit === undefined) return layer
   const recorded = {
-    ...(weightInit === undefined ? {} : { weightInit: typeof weightInit === 'string' ? weightInit : JSON.stringify(weightInit) }),
-    ...(biasInit === undefined ? {} : { biasInit: typeof biasInit === 'string' ? biasInit : JSON.stringify(biasInit) })
+    ...(weightInit === undefined ? {} : { weightInit: initializerToAttr(weightInit) }),
+    ...(biasInit === undefined ? {} : { biasInit: initializerToAttr(biasInit) })
   }
   return { ...layer, node: { ...layer.node, attrs: { ...layer.node.attrs, ...recorded } } }
 }
