@@ -15,6 +15,17 @@
  * All memory here is caller-provided scratch; this file allocates nothing.
  */
 
+/**
+ * `c + x·b` on four lanes: a multiply and an add (two roundings) in the plain build; one fused
+ * multiply-add (one rounding) where the module is compiled with relaxed SIMD (assembly/gemmFma.ts:
+ * `f32x4.relaxed_madd`, which the backend uses only after checking that this engine and CPU fuse it).
+ */
+// @ts-ignore: decorator
+@inline function madd(x: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, b, c)
+  return f32x4.add(c, f32x4.mul(x, b))
+}
+
 /** The packed panel's zero-padded bias (8 floats) sits right after the panel; the 4×8 tile after that. */
 // @ts-ignore: decorator
 @inline const PANEL_TAIL: usize = 32 + 128
@@ -119,13 +130,13 @@ export function gemm(
       for (let p = 0; p < k; p++) {
         const b0 = v128.load(bp), b1 = v128.load(bp, 16)
         let x = v128.load32_splat(ap)
-        c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1))
+        c00 = madd(x, b0, c00); c01 = madd(x, b1, c01)
         x = v128.load32_splat(ap + rowB)
-        c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1))
+        c10 = madd(x, b0, c10); c11 = madd(x, b1, c11)
         x = v128.load32_splat(ap + r2)
-        c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1))
+        c20 = madd(x, b0, c20); c21 = madd(x, b1, c21)
         x = v128.load32_splat(ap + r3)
-        c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1))
+        c30 = madd(x, b0, c30); c31 = madd(x, b1, c31)
         ap += pB
         bp += 32
       }
@@ -145,8 +156,8 @@ export function gemm(
       let bp = pack
       for (let p = 0; p < k; p++) {
         const x = v128.load32_splat(ap)
-        c0 = f32x4.add(c0, f32x4.mul(x, v128.load(bp)))
-        c1 = f32x4.add(c1, f32x4.mul(x, v128.load(bp, 16)))
+        c0 = madd(x, v128.load(bp), c0)
+        c1 = madd(x, v128.load(bp, 16), c1)
         ap += pB
         bp += 32
       }

@@ -8,6 +8,7 @@
  *   npx tsx bench/levers.ts --net Ld                     # net L with dropout on the pixels first
  *   npx tsx bench/levers.ts --net BN --threads 2         # start the second thread first
  *   npx tsx bench/levers.ts --net Ld --part backward     # only the backward pass, as a trainer asks it
+ *   npx tsx bench/levers.ts --fma                        # products with fused multiply-adds (relaxed SIMD)
  *
  * Nets (ReLU, He normal, as bench/nets.ts): S 784-40-30-20-10 batch 100; L 784-800-10 batch 128;
  * Ld the MNIST example's net L, dropout(0.2)-784-800-dropout(0.5)-10 batch 128; BN
@@ -32,7 +33,8 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '30' },
     threads: { type: 'string', default: '1' },
-    part: { type: 'string', default: 'step' }
+    part: { type: 'string', default: 'step' },
+    fma: { type: 'boolean', default: false }
   }
 })
 
@@ -78,6 +80,11 @@ if (makeOptimizer === undefined) throw new Error(`--opt: expected one of ${Objec
 const steps = Number(args.steps)
 const warmup = Number(args.warmup)
 
+if (args.fma) {
+  const { useRelaxedSimd } = await import('../src/node/engine.ts')
+  const variant = useRelaxedSimd()
+  if (E.isLeft(variant)) throw new Error(`--fma: ${variant.left}`)
+}
 if (args.threads === '2') {
   const { useThreads } = await import('../src/node/threads.ts')
   if (!useThreads()) throw new Error('--threads 2: the second thread did not start')

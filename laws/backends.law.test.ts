@@ -47,7 +47,8 @@ import { describe, expect, it } from 'vitest'
 import { Random, Tensor } from '../src/index.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import { type Kernels, reference as R } from '../src/tensor/kernels.ts'
-import { backendWith, wasm } from '../src/tensor/wasm/backend.ts'
+import { setFlagsFromString } from 'node:v8'
+import { type WasmKernels, backendWith, wasm } from '../src/tensor/wasm/backend.ts'
 import { spawnNodeWorker } from '../src/node/threads.ts'
 import { lawParameters } from './lawParameters.ts'
 
@@ -56,6 +57,8 @@ type T = Tensor.Tensor
 const W: Kernels = E.getOrElse<string, Kernels>((why) => {
   throw new Error(`the WebAssembly backend did not load: ${why}`)
 })(wasm)
+/** The default backend's products variant (plain SIMD here: Node 20 without the relaxed-SIMD flag). */
+const PLAIN = W
 
 const U = 2 ** -24
 /** Half the smallest float32 subnormal step: the absolute error of one rounding to a subnormal result. */
@@ -104,8 +107,8 @@ const identical = (what: string, w: T, r: T): void => {
   if (!Tensor.equals(w, r)) throw new Error(`${what}: results differ`)
 }
 
-/** Checks the three products and `affine` for `[m, k] · [k, n]` (and the transposed layouts). */
-const checkProducts = (m: number, k: number, n: number, s: number, sa: number, sb: number, relu: boolean): void => {
+/** Checks the three products and `affine` of backend `W` for `[m, k] · [k, n]` (and the transposed layouts). */
+const checkProducts = (m: number, k: number, n: number, s: number, sa: number, sb: number, relu: boolean, W: Kernels = PLAIN): void => {
   const a = data(s, [m, k], sa, relu)
   const b = data(s + 1, [k, n], sb)
   const bias = data(s + 2, [n], sa * sb)
@@ -153,10 +156,10 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
   it('two threads give the one-thread products bit for bit (each column panel is computed by one thread, the same way)', () => {
     const two = E.getOrElseW((why: string) => {
       throw new Error(why)
-    })(backendWith({ threads: 2, minParallelFlops: 0, spawn: spawnNodeWorker }))
+    })(backendWith({ threads: 2, minParallelFlops: 0, spawn: spawnNodeWorker, fma: false }))
     const one = E.getOrElseW((why: string) => {
       throw new Error(why)
-    })(backendWith({ threads: 1 }))
+    })(backendWith({ threads: 1, fma: false }))
     expect(one.name).toBe('wasm-simd')
     // The worker starts asynchronously; until it is up, products run on one thread. Wait for it.
     const deadline = Date.now() + 10_000
@@ -494,5 +497,93 @@ describe('the WebAssembly backend agrees with the reference kernels', () => {
       'softmaxRowsBackward', 'logSumExpRows', 'argmaxRows', 'sum', 'dot', 'concatColumns', 'sliceColumns'
     ])
     expect(Object.keys(R).filter((k) => !covered.has(k))).toEqual([])
+  })
+})
+
+describe('the FMA variant (products with fused multiply-adds, relaxed SIMD) agrees with the reference kernels', () => {
+  // Test code may set engine flags; the library core never does (nn-ts/node's useRelaxedSimd is the
+  // explicit opt-in). On Node ≥ 22 relaxed SIMD needs no flag.
+  const orThrow = <A>(e: E.Either<string, A>): A =>
+    E.getOrElseW((why: string) => {
+      throw new Error(why)
+    })(e)
+  let built: { one: WasmKernels; two: WasmKernels; plain: WasmKernels } | undefined
+  const fmaBackends = (): { one: WasmKernels; two: WasmKernels; plain: WasmKernels } => (built ??= build())
+  const build = (): { one: WasmKernels; two: WasmKernels; plain: WasmKernels } => {
+    setFlagsFromString('--experimental-wasm-relaxed-simd')
+    const one = orThrow(backendWith({ threads: 1, fma: true }))
+    const two = orThrow(backendWith({ threads: 2, fma: true, minParallelFlops: 0, spawn: spawnNodeWorker }))
+    const plain = orThrow(backendWith({ threads: 1, fma: false }))
+    const deadline = Date.now() + 10_000
+    while (!two.threadsReady() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
+    return { one, two, plain }
+  }
+
+  it('is named for its variant, and really fuses: bias + x·x, x = 1 + 2⁻¹², bias = −(1 + 2⁻¹¹), is 2⁻²⁴ fused and 0 split', () => {
+    const { one, two, plain } = fmaBackends()
+    expect([one.name, two.name, plain.name]).toEqual(['wasm-simd-fma', 'wasm-simd-fma-2t', 'wasm-simd'])
+    const x = Tensor.fromArray([1, 1], [1 + 2 ** -12])
+    const bias = Tensor.fromArray([1], [-(1 + 2 ** -11)])
+    expect([one.affine(x, x, bias).data[0], two.affine(x, x, bias).data[0], plain.affine(x, x, bias).data[0]]).toEqual([2 ** -24, 2 ** -24, 0])
+    // A product that has run fixes the variant: a run never mixes them.
+    const fresh = orThrow(backendWith({ threads: 1, fma: false }))
+    fresh.matmul(x, x)
+    expect(E.isLeft(fresh.useFma())).toBe(true)
+    expect(E.isRight(orThrow(backendWith({ threads: 1, fma: false })).useFma())).toBe(true)
+  })
+
+  it('products within the plain products\' bound: 2γ(k+1)·Σ|terms| + 2k(1 + γ(k))·η', () => {
+    // Each step of the FMA tile is c ← fl(c + a·b), one rounding where plain SIMD has two, so its
+    // error is at most γ(k+1)·S (k multiply-adds, the bias as the first term), inside the bound that
+    // covers plain SIMD and the reference together (file comment). Underflow: a·b is exact inside the
+    // multiply-add, so ε arises only when a rounded partial sum is subnormal, at most once per step:
+    // k·η, each through at most k more roundings, within 2k(1 + γ(k))·η.
+    const { one } = fmaBackends()
+    fc.assert(
+      fc.property(dim, dim, dim, seed, magnitude, magnitude, fc.boolean(), (m, k, n, s, sa, sb, relu) => checkProducts(m, k, n, s, sa, sb, relu, one)),
+      runs
+    )
+    checkProducts(128, 784, 800, 11, 1, 0.05, true, one)
+    checkProducts(130, 99, 33, 14, 1, 0.3, true, one)
+  })
+
+  it('two threads give the one-thread FMA products bit for bit (the worker runs the FMA module too)', () => {
+    const { one, two } = fmaBackends()
+    expect(two.threadsReady()).toBe(true)
+    fc.assert(
+      fc.property(posDim, posDim, fc.integer({ min: 9, max: 200 }), seed, (m, k, n, s) => {
+        const a = data(s, [m, k], 1)
+        const b = data(s + 1, [k, n], 1)
+        const bt = data(s + 2, [n, k], 1)
+        const at = data(s + 3, [k, m], 1)
+        const bias = data(s + 4, [n], 1)
+        identical('fma matmul', two.matmul(a, b), one.matmul(a, b))
+        identical('fma matmulTransposeB', two.matmulTransposeB(a, bt), one.matmulTransposeB(a, bt))
+        identical('fma matmulTransposeA', two.matmulTransposeA(at, b), one.matmulTransposeA(at, b))
+        identical('fma affine', two.affine(a, b, bias), one.affine(a, b, bias))
+      }),
+      lawParameters(40)
+    )
+  })
+
+  it('only the products change: every other kernel is the plain variant\'s, bit for bit', () => {
+    const { one, plain } = fmaBackends()
+    fc.assert(
+      fc.property(posDim, posDim, seed, (m, n, s) => {
+        const a = data(s, [m, n], 1)
+        const b = data(s + 1, [m, n], 1)
+        const v = data(s + 2, [n], 1)
+        const pos = R.map(b, Math.abs)
+        identical('addRowVector', one.addRowVector(a, v), plain.addRowVector(a, v))
+        identical('columnSums', one.columnSums(a), plain.columnSums(a))
+        identical('softmaxRows', one.softmaxRows(a), plain.softmaxRows(a))
+        identical('axpby', one.axpby(0.9, a, 0.1, b), plain.axpby(0.9, a, 0.1, b))
+        const k = { b1: 0.9, k1: 0.1, b2: 0.999, k2: 0.001, c1: 10, c2: 1000, epsRoot: 0, eps: 1e-8, eta: 1e-3 }
+        const [x, y] = [one.adamStep(a, b, a, pos, k), plain.adamStep(a, b, a, pos, k)]
+        identical('adamStep', x.param, y.param)
+        identical('dropout', one.dropout(a, pos, 0.5, 2), plain.dropout(a, pos, 0.5, 2))
+      }),
+      runs
+    )
   })
 })

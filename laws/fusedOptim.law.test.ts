@@ -207,7 +207,14 @@ const treeOf = (widths: readonly number[], s: number, dtype: Tensor.DType, scale
 })
 
 /** Runs `steps` steps both ways from the same start and checks params and state after each. */
-const fusedEqualsComposed = (O: OptimModule, Tr: TreeModule, h: Hyper, sh: fc.RecordValue<{ widths: number[]; seed: number; dtype: Tensor.DType; steps: number }>): void => {
+interface Shapes {
+  readonly widths: readonly number[]
+  readonly seed: number
+  readonly dtype: Tensor.DType
+  readonly steps: number
+}
+
+const fusedEqualsComposed = (O: OptimModule, Tr: TreeModule, h: Hyper, sh: Shapes): void => {
   for (const [name, opt] of optimizers(O, h)) {
     const fused = opt.fused
     if (fused === undefined || fused.update !== opt.update) throw new Error(`${name} has no fused step of its own`)

@@ -3,7 +3,7 @@
  * steps, chunked element-wise kernels, skipped input gradients) never show through.
  *
  * - Kernels: on every backend (reference, WebAssembly on one thread, WebAssembly with a second thread
- *   that takes every product), every kernel of the interface leaves each input byte for byte as it
+ *   that takes every product, and both again with the FMA products of relaxed SIMD), every kernel of the interface leaves each input byte for byte as it
  *   was, returns tensors that own their memory (a fresh buffer of exactly their size: no view into the
  *   module's memory, nothing shared with an input), and a tensor returned earlier is unchanged after
  *   any number of later calls (which reuse the scratch).
@@ -15,6 +15,7 @@
  *
  * Bytes are compared, not values: a NaN payload or the sign of a zero changing would be caught.
  */
+import { setFlagsFromString } from 'node:v8'
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it, vi } from 'vitest'
@@ -82,13 +83,20 @@ const orThrow = <A>(e: E.Either<string, A>): A =>
   })(e)
 
 const one = orThrow(wasm)
-const two = orThrow(backendWith({ threads: 2, minParallelFlops: 0, spawn: spawnNodeWorker }))
+const two = orThrow(backendWith({ threads: 2, minParallelFlops: 0, spawn: spawnNodeWorker, fma: false }))
+// The FMA variant's products (relaxed SIMD: a flag on Node 20, which test code may set).
+setFlagsFromString('--experimental-wasm-relaxed-simd')
+const fma = orThrow(backendWith({ threads: 1, fma: true }))
+const fmaTwo = orThrow(backendWith({ threads: 2, minParallelFlops: 0, spawn: spawnNodeWorker, fma: true }))
 waitFor(two.threadsReady)
+waitFor(fmaTwo.threadsReady)
 
 const BACKENDS: ReadonlyArray<readonly [string, Kernels]> = [
   ['reference', R],
   ['wasm', one],
-  ['wasm-2t', two]
+  ['wasm-2t', two],
+  ['wasm-fma', fma],
+  ['wasm-fma-2t', fmaTwo]
 ]
 
 type Call = readonly [name: keyof Kernels, inputs: readonly T[], run: (K: Kernels) => unknown]

@@ -22,13 +22,18 @@ import { pipe } from 'fp-ts/lib/function.js'
 import { type Kernels, productDims, reference, rowVectorDims, checkSame } from '../kernels.ts'
 import { type Tensor, ShapeError, matrixDims } from '../Tensor.ts'
 import {
+  type GemmExports,
   type KernelExports,
+  type ModuleKind,
   type WasmApi,
   type WasmMemory,
   MAX_PAGES,
   PAGE,
+  fmaGemmBytes,
   instantiate,
+  instantiateGemm,
   moduleBytes,
+  relaxedSimd,
   webAssembly
 } from './module.ts'
 import { CONTROL_BYTES, type GemmArgs, type Pool, type SpawnWorker, startPool } from './threads.ts'
@@ -110,8 +115,9 @@ const PARALLEL_MIN_FLOPS = 8e6
 const PACK_A_MIN_MKN = 1 << 18
 
 /**
- * The WebAssembly backend: the `Kernels`, plus its second thread. `name` is `'wasm-simd-2t'` while
- * the second thread is up, else `'wasm-simd'`.
+ * The WebAssembly backend: the `Kernels`, plus its second thread and its products' variant. `name` is
+ * `'wasm-simd'`, with `-fma` when the products use fused multiply-adds and `-2t` while the second
+ * thread is up (`'wasm-simd-fma-2t'`).
  * @internal
  */
 export interface WasmKernels extends Kernels {
@@ -123,31 +129,112 @@ export interface WasmKernels extends Kernels {
    * which part of a product never changes a result, so no caller can observe this.
    */
   readonly startThreads: (spawn: SpawnWorker) => boolean
+  /**
+   * Switches the products (matmul, affine and both transposed forms) to fused multiply-adds: the FMA
+   * variant, whose products round once per multiply-add instead of twice, so its results differ from
+   * plain SIMD's (each variant gives the same results every time, on one thread or two). Possible
+   * only before the first product, so that no run mixes the variants; `Right` with the new `name`, or
+   * `Left` saying why not: the engine does not accept relaxed SIMD (Node 20 needs a flag: nn-ts/node's
+   * `useRelaxedSimd` sets it), the CPU or engine does not fuse `f32x4.relaxed_madd` (then the variant
+   * would compute what plain SIMD does), or products have already run.
+   */
+  readonly useFma: () => E.Either<string, string>
+}
+
+/**
+ * Bytes kept for the FMA products module right after the thread pool's control block, where the
+ * second thread reads it (the module is about 2 KB).
+ */
+const FMA_MODULE_BYTES = 8192
+
+/**
+ * Whether `gemm` fuses: `1 + (1 + 2⁻¹²)²` rounds `(1 + 2⁻¹²)² = 1 + 2⁻¹¹ + 2⁻²⁴` to `1 + 2⁻¹¹` (a tie,
+ * to even) before the add when the multiply-add is split, so `bias + x·x` with the bias
+ * `−(1 + 2⁻¹¹)` gives 0 split and 2⁻²⁴ fused.
+ */
+const fuses = (g: GemmExports, S: Scratch, scratchBytes: number): boolean => {
+  const x = new Float32Array([1 + 2 ** -12])
+  const bias = new Float32Array([-(1 + 2 ** -11)])
+  return (
+    S.run([x, x, bias], [4, scratchBytes], ([pa, pb, pbias, pc, scratch]) => {
+      g.gemm(pa as number, 1, 1, pb as number, 1, 1, pc as number, 1, 1, 1, pbias as number, scratch as number, 0, 1)
+      return S.take(pc as number, 1)[0] === 2 ** -24
+    }) === true
+  )
 }
 
 /** The backend over instantiated exports and the memory they were instantiated with. */
-const fromExports = (X: KernelExports, memory: WasmMemory, sharedBytes: Uint8Array | undefined, minParallelFlops: number): WasmKernels => {
-  // The one piece of mutable state: the helper thread, set at most once (see `startThreads`).
+const fromExports = (
+  api: WasmApi,
+  kind: ModuleKind,
+  X: KernelExports,
+  memory: WasmMemory,
+  sharedBytes: Uint8Array | undefined,
+  minParallelFlops: number
+): WasmKernels => {
+  // The mutable state: the helper thread and the products' variant, each set at most once (see
+  // `startThreads` and `useFma`), and whether a product has run (the variant is fixed from then on).
   let pool: Pool | undefined
   let tried = false
-  const kernels = makeBackend(X, memory, () => pool, minParallelFlops)
+  let fma: GemmExports | undefined
+  let fmaLength = 0
+  let productsRan = false
+  const control = X.heapBase()
+  const fmaAt = align64(control + CONTROL_BYTES)
+  const { kernels, scratch, scratchBytes } = makeBackend(X, memory, align64(fmaAt + FMA_MODULE_BYTES), () => pool, minParallelFlops, () => {
+    productsRan = true
+    return fma
+  })
+  const name = (): string => `wasm-simd${fma === undefined ? '' : '-fma'}${pool?.ready() === true ? '-2t' : ''}`
   return {
     ...kernels,
     get name() {
-      return pool?.ready() === true ? 'wasm-simd-2t' : 'wasm-simd'
+      return name()
     },
     threadsReady: () => pool?.ready() ?? false,
     startThreads: (spawn) => {
-      if (!tried && sharedBytes !== undefined) pool = startPool(spawn, sharedBytes, memory, X.heapBase())
+      if (!tried && sharedBytes !== undefined) pool = startPool(spawn, sharedBytes, memory, control)
+      if (!tried && fma !== undefined) pool?.useFma(fmaAt, fmaLength)
       tried = true
       return pool !== undefined
+    },
+    useFma: () => {
+      if (fma !== undefined) return E.right(name())
+      if (productsRan) return E.left('products have already run with plain SIMD, and a run never mixes the variants: choose FMA before the first product')
+      if (!relaxedSimd(api)) {
+        return E.left('this engine does not accept relaxed SIMD (Node ≥ 22 and Chrome ≥ 114 do; Node 20 needs --experimental-wasm-relaxed-simd, which nn-ts/node\'s useRelaxedSimd sets)')
+      }
+      const bytes = fmaGemmBytes(kind)
+      if (bytes.length > FMA_MODULE_BYTES) return E.left(`the FMA products module (${bytes.length} bytes) does not fit the ${FMA_MODULE_BYTES} bytes kept for it`)
+      return pipe(
+        instantiateGemm(api, bytes, memory),
+        E.filterOrElse(
+          (g) => fuses(g, scratch, scratchBytes(1)),
+          () => 'this engine or CPU does not fuse f32x4.relaxed_madd: the FMA variant would compute what plain SIMD does'
+        ),
+        E.map((g) => {
+          // The second thread compiles the module from these bytes on its first FMA product.
+          new Uint8Array(memory.buffer, fmaAt, bytes.length).set(bytes)
+          fmaLength = bytes.length
+          pool?.useFma(fmaAt, fmaLength)
+          fma = g
+          return name()
+        })
+      )
     }
   }
 }
 
-const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool | undefined, minParallelFlops: number): Kernels => {
-  // The first bytes past the module's data are the thread pool's control block; scratch follows.
-  const S = makeScratch(memory, align64(X.heapBase() + CONTROL_BYTES))
+const makeBackend = (
+  X: KernelExports,
+  memory: WasmMemory,
+  scratchBase: number,
+  threads: () => Pool | undefined,
+  minParallelFlops: number,
+  fmaProducts: () => GemmExports | undefined
+): { readonly kernels: Kernels; readonly scratch: Scratch; readonly scratchBytes: (k: number) => number } => {
+  // Past the module's data: the thread pool's control block, the FMA module's bytes, then scratch.
+  const S = makeScratch(memory, scratchBase)
   const scratchBytes = (k: number): number => align64(X.gemmScratchBytes(k))
 
   /**
@@ -204,13 +291,15 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
         ars = k
         aps = 1
       }
+      const fma = fmaProducts()
+      const G = fma ?? X
       if (split) {
         // Column panels, claimed in chunks by both threads: each thread reads all of \`a\` but packs
-        // and writes only the panels it claimed, in a scratch area of its own.
+        // and writes only the panels it claimed, in a scratch area of its own, with the same variant.
         const theirs: GemmArgs = [pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch + scratchBytes(k)]
-        pool.gemm(theirs, panels, (q0, q1) => X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, q0, q1))
+        pool.gemm(theirs, panels, (q0, q1) => G.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, q0, q1), fma !== undefined)
       } else {
-        X.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, 0, panels)
+        G.gemm(pa, ars, aps, pb, brs, bcs, pc, m, k, n, pbias, scratch, 0, panels)
       }
       return tensor([m, n], S.take(pc, m * n))
     })
@@ -300,7 +389,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
       return tensor(a.shape, one([A, B], ([pa, pb, po], n) => op(pa as number, pb as number, po as number, n)))
     }
 
-  return {
+  const kernels: Kernels = {
     // Members this backend does not speed up (float64 everywhere, closures, argmax, column slicing and
     // concatenation, and any kernel added to the interface later) are the reference ones.
     ...reference,
@@ -434,6 +523,7 @@ const makeBackend = (X: KernelExports, memory: WasmMemory, threads: () => Pool |
       return { param: tensor(param.shape, p), second: tensor(param.shape, v) }
     }
   }
+  return { kernels, scratch: S, scratchBytes }
 }
 
 /** Options of {@link backendWith}. */
@@ -452,6 +542,12 @@ export interface BackendOptions {
   readonly shareable?: boolean
   /** Products with fewer flops (2·m·k·n) than this stay on one thread (default 8·10⁶). */
   readonly minParallelFlops?: number
+  /**
+   * The products' variant: `true` fused multiply-adds (an error where the engine does not accept
+   * relaxed SIMD or does not fuse), `false` plain SIMD; by default FMA wherever it is available (see
+   * `WasmKernels.useFma`).
+   */
+  readonly fma?: boolean
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -477,7 +573,13 @@ export const backendWith = (options: BackendOptions = {}, api: WasmApi | undefin
       E.flatMap((memory) =>
         pipe(
           instantiate(api, bytes, memory),
-          E.map((exports) => fromExports(exports, memory, kind === 'shared' ? bytes : undefined, minParallelFlops))
+          E.map((exports) => fromExports(api, kind, exports, memory, kind === 'shared' ? bytes : undefined, minParallelFlops)),
+          E.flatMap((k) => {
+            if (options.fma === false) return E.right(k)
+            const fma = k.useFma()
+            // By default FMA where it is available, plain SIMD elsewhere; asked for, it must be there.
+            return options.fma === true ? E.as(fma, k) : E.right(k)
+          })
         )
       )
     )
@@ -501,7 +603,9 @@ export const backendWith = (options: BackendOptions = {}, api: WasmApi | undefin
 /**
  * The default WebAssembly SIMD backend, instantiated once when this module loads (synchronously, so
  * the Kernels API stays synchronous), or why it is unavailable. It runs on one thread until a second
- * is started (importing `nn-ts/node` does, in Node).
+ * is started (importing `nn-ts/node` does, in Node), and its products use fused multiply-adds where
+ * the engine already accepts relaxed SIMD and fuses them (Node ≥ 22, Chrome ≥ 114; on Node 20,
+ * nn-ts/node's `useRelaxedSimd` switches it before the first product).
  * @category instances
  */
 export const wasm: E.Either<string, WasmKernels> = backendWith({ shareable: true })

@@ -11,7 +11,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { fromBase64 } from '../../io/base64.ts'
-import { plainModule } from './embedded.generated.ts'
+import { fmaGemmModule, plainModule } from './embedded.generated.ts'
 import { withSharedMemory } from './sharedMemory.ts'
 
 /** A WebAssembly linear memory, as much of it as the backend uses. @internal */
@@ -29,6 +29,7 @@ export interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => object
   readonly Instance: new (module: object, imports: object) => WasmInstance
   readonly Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory
+  readonly validate?: (bytes: Uint8Array) => boolean
 }
 
 /** `globalThis.WebAssembly`, or `undefined` on a runtime without it. @internal */
@@ -135,6 +136,50 @@ export const moduleBytes = (kind: ModuleKind): Uint8Array => {
   const plain = fromBase64(plainModule) ?? new Uint8Array(0)
   return kind === 'plain' ? plain : (withSharedMemory(plain, MAX_PAGES) ?? plain)
 }
+
+/**
+ * The smallest module using relaxed SIMD: one function computing `f32x4.relaxed_madd` of three
+ * `v128.const` zeros and dropping it. It validates exactly where the engine accepts relaxed SIMD.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () → ()
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x0a, 0x3e, 0x01, 0x3c, 0x00, // code: one body of 60 bytes, no locals
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // v128.const 0, three times
+  0xfd, 0x85, 0x02, // f32x4.relaxed_madd (0xfd 0x105)
+  0x1a, 0x0b // drop, end
+])
+
+/** Whether the engine accepts relaxed SIMD (Node ≥ 22, Chrome ≥ 114; Node 20 behind a flag). @internal */
+export const relaxedSimd = (api: WasmApi): boolean => {
+  try {
+    return api.validate?.(RELAXED_SIMD_PROBE) === true
+  } catch {
+    return false
+  }
+}
+
+/** The products' export of the FMA module (the signature of `KernelExports['gemm']`). @internal */
+export interface GemmExports {
+  readonly gemm: KernelExports['gemm']
+}
+
+/** The FMA products module's bytes, over a plain or a shared memory (a fresh copy per call). @internal */
+export const fmaGemmBytes = (kind: ModuleKind): Uint8Array => {
+  const plain = fromBase64(fmaGemmModule) ?? new Uint8Array(0)
+  return kind === 'plain' ? plain : (withSharedMemory(plain, MAX_PAGES) ?? plain)
+}
+
+/** Instantiates the FMA products module over `memory`. @internal */
+export const instantiateGemm = (api: WasmApi, bytes: Uint8Array, memory: WasmMemory): E.Either<string, GemmExports> =>
+  E.flatMap(
+    E.tryCatch(
+      () => new api.Instance(new api.Module(bytes), { env: { memory } }).exports,
+      (e) => `cannot instantiate the FMA products module: ${e instanceof Error ? e.message : String(e)}`
+    ),
+    (exports) => (typeof exports['gemm'] === 'function' ? E.right(exports as unknown as GemmExports) : E.left('the FMA products module lacks gemm (stale build? run `npm run build:wasm`)'))
+  )
 
 /**
  * Compiles and instantiates the module over `memory` (synchronously: the Kernels API is synchronous,

@@ -18,7 +18,8 @@
  *
  * The pool holds no state any caller can observe: it only decides which thread computes which column
  * panels of a result that is the same either way (each panel is computed by exactly one thread with the
- * same instructions).
+ * same instructions: a job names the products module the caller runs, the kernels module's or the
+ * FMA one, and the worker runs the same).
  *
  * @since 0.2.0
  * @internal
@@ -34,6 +35,9 @@ const DONE = 1 // job when the worker has finished it (−job when it failed)
 const READY = 2 // 1 once the worker's instance exists
 const NEXT = 3 // next unclaimed column panel of the open job
 const ARGS = 4 // the first 12 arguments of `gemm`, then the panel count and the chunk size
+const VARIANT = 18 // 1: the job runs the FMA products module's gemm; 0: the kernels module's
+const FMA_AT = 19 // where in the shared memory the FMA products module's bytes are, and their length
+const FMA_LENGTH = 20
 
 /**
  * What the worker runs: the source of a plain JavaScript function of the kernels module's bytes, the
@@ -42,6 +46,14 @@ const ARGS = 4 // the first 12 arguments of `gemm`, then the panel count and the
 const WORKER_LOOP = `(bytes, memory, control) => {
 const I = new Int32Array(memory.buffer, control, ${CONTROL_BYTES / 4})
 const X = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+let F
+const fma = () => {
+  if (F === undefined) {
+    const code = new Uint8Array(memory.buffer, I[${FMA_AT}], I[${FMA_LENGTH}]).slice()
+    F = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } }).exports
+  }
+  return F
+}
 Atomics.store(I, ${READY}, 1)
 for (;;) {
   const s = Atomics.load(I, ${STATE})
@@ -54,8 +66,9 @@ for (;;) {
   try {
     const a = ${ARGS}
     const panels = I[a + 12], chunk = I[a + 13]
+    const G = I[${VARIANT}] === 1 ? fma() : X
     for (let q = Atomics.add(I, ${NEXT}, chunk); q < panels; q = Atomics.add(I, ${NEXT}, chunk)) {
-      X.gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5], I[a + 6], I[a + 7], I[a + 8], I[a + 9], I[a + 10], I[a + 11], q, Math.min(q + chunk, panels))
+      G.gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5], I[a + 6], I[a + 7], I[a + 8], I[a + 9], I[a + 10], I[a + 11], q, Math.min(q + chunk, panels))
     }
   } catch (e) {
     status = -s
@@ -76,9 +89,14 @@ export interface Pool {
    * scratch in `args`), and returns once every panel is written. The calling thread computes all of
    * them when the worker is not (or no longer) usable or simply does not get to run.
    */
-  readonly gemm: (args: GemmArgs, panels: number, run: (q0: number, q1: number) => void) => void
+  readonly gemm: (args: GemmArgs, panels: number, run: (q0: number, q1: number) => void, fma: boolean) => void
   /** Whether the worker is up (products run on one thread until it is). */
   readonly ready: () => boolean
+  /**
+   * Tells the worker where the FMA products module's bytes are in the shared memory (`at`, `length`
+   * bytes, kept there by the caller), for jobs run with `fma`: it compiles them on its first such job.
+   */
+  readonly useFma: (at: number, length: number) => void
 }
 
 /** What a worker is started with. @internal */
@@ -109,7 +127,11 @@ export const startPool = (spawn: SpawnWorker, bytes: Uint8Array, memory: WasmMem
   const ready = (): boolean => !failed && Atomics.load(I, READY) === 1
   return {
     ready,
-    gemm: (args, panels, run) => {
+    useFma: (at, length) => {
+      Atomics.store(I, FMA_AT, at)
+      Atomics.store(I, FMA_LENGTH, length)
+    },
+    gemm: (args, panels, run, fma) => {
       if (!ready()) {
         run(0, panels)
         return
@@ -119,6 +141,7 @@ export const startPool = (spawn: SpawnWorker, bytes: Uint8Array, memory: WasmMem
       for (let i = 0; i < args.length; i++) I[ARGS + i] = args[i] as number
       I[ARGS + 12] = panels
       I[ARGS + 13] = chunk
+      I[VARIANT] = fma ? 1 : 0
       Atomics.store(I, NEXT, 0)
       const job = ++jobs
       Atomics.store(I, STATE, job)
