@@ -12,6 +12,7 @@ import * as Data from '../src/data/index.ts'
 import * as Random from '../src/random/Key.ts'
 import * as Tensor from '../src/tensor/Tensor.ts'
 import * as Node from '../src/node/index.ts'
+import { memoryLimit } from '../src/io/memoryLimit.ts'
 
 const rightOf = <A>(r: E.Either<Data.DataError, A>): A => {
   if (E.isLeft(r)) throw new Error(`expected Right, got Left: ${r.left.message}`)
@@ -193,7 +194,7 @@ describe('loading bad files', () => {
     rmSync(Node.mnistFiles(d).testLabels)
     expect(messageOf(Node.loadMnist(d)())).toBe(`cannot read ${Node.mnistFiles(d).testLabels}: no such file`)
     expect(messageOf(Node.loadMnist(join(dir, 'nowhere'))())).toMatch(/^cannot read .*nowhere\/train-images-idx3-ubyte: no such file$/)
-    expect(messageOf(Node.loadLabelledIdx(dir, join(dir, 'x'))())).toBe(`cannot read ${dir}: it is a directory, expected a file`)
+    expect(messageOf(Node.loadLabelledIdx(dir, join(dir, 'x'))())).toBe(`${dir}: is a directory, expected a file`)
   })
 
   it('loading is lazy: nothing is read until the IO runs', () => {
@@ -261,6 +262,131 @@ describe('loading bad files', () => {
     expect(messageOf(Node.loadLabelledIdx(images, labels)())).toBe(`${labels}: label -1 at index 1 is negative, expected class indices from 0`)
     writeFileSync(labels, Data.encodeIdx({ dtype: 'float32', shape: [3], data: [0, 1, 1] }))
     expect(messageOf(Node.loadLabelledIdx(images, labels)())).toMatch(/wrong magic number 0x00000d01 \(float32, 1 dimension\), expected labels: uint8 or int8 or int16 or int32, 1 dimension$/)
+  })
+})
+
+describe('hostile files: bounded reads, gzip streams capped by the IDX header, precise messages', () => {
+  // Cases that could hang or read forever if the bounds regressed (FIFOs, /dev/zero) run as
+  // subprocesses with a timeout in test/bad-input.test.ts; these fail fast either way.
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nn-ts-hostile-'))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  const labels3 = Data.encodeIdx({ dtype: 'uint8', shape: [3], data: [0, 1, 2] })
+  const images3 = Data.encodeIdx({ dtype: 'uint8', shape: [3, 2, 2], data: Array.from({ length: 12 }, (_, i) => i * 20) })
+  /** Writes images (bytes) and the 3 labels, loads them, returns the result. */
+  const load = (name: string, imageBytes: Uint8Array, classes?: number) => {
+    const images = join(dir, name)
+    const labels = join(dir, `${name}.labels`)
+    writeFileSync(images, imageBytes)
+    writeFileSync(labels, labels3)
+    return { images, result: Node.loadLabelledIdx(images, labels, classes)() }
+  }
+
+  it('a gzip file loads, in one member or several, with trailing zero bytes ignored (as gzip(1) does)', () => {
+    const plain = rightOf(load('plain', images3).result)
+    const gz = gzipSync(images3)
+    for (const [name, bytes] of [
+      ['one.gz', gz],
+      ['members.gz', Buffer.concat([gzipSync(images3.subarray(0, 5)), gzipSync(images3.subarray(5, 9)), gzipSync(images3.subarray(9))])],
+      ['zeros.gz', Buffer.concat([gz, new Uint8Array(100)])]
+    ] as const) {
+      const d = rightOf(load(name, bytes).result)
+      expect(Tensor.equals(d.inputs, plain.inputs), name).toBe(true)
+    }
+  })
+
+  it('trailing garbage, truncation and corruption of a gzip file are told apart', () => {
+    const gz = gzipSync(images3)
+    const garbage = load('garbage.gz', Buffer.concat([gz, Buffer.from('appended text')]))
+    expect(messageOf(garbage.result)).toBe(
+      `${garbage.images}: is a gzip file followed by 13 bytes of trailing garbage at byte ${gz.length} (not another gzip member): the file was damaged or something was appended to it`
+    )
+    const truncated = load('truncated.gz', gz.subarray(0, gz.length - 12))
+    expect(messageOf(truncated.result)).toMatch(new RegExp(`^${truncated.images}: is a truncated gzip file: .* \\(an incomplete download or copy\\?\\)$`))
+    const noTrailer = load('notrailer.gz', gz.subarray(0, gz.length - 3))
+    expect(messageOf(noTrailer.result)).toBe(
+      `${noTrailer.images}: is a truncated gzip file: the file ends inside the 8-byte checksum and length trailer of the member at byte 0 (an incomplete download or copy?)`
+    )
+    // The CRC-32 of the data, stored in the trailer: one changed bit there is a checksum mismatch.
+    const badCrc = Uint8Array.from(gz)
+    badCrc[gz.length - 8] = (badCrc[gz.length - 8] as number) ^ 1
+    expect(messageOf(load('crc.gz', badCrc).result)).toMatch(/: is a corrupt gzip file: CRC-32 mismatch in the member at byte 0: stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8} \(the data is corrupted\)$/)
+    const notGzip = Uint8Array.from(gz)
+    notGzip[2] = 7
+    expect(messageOf(load('method.gz', notGzip).result)).toMatch(/: is not a valid gzip file: at byte 0, compression method 7, expected 8 \(deflate\)$/)
+  })
+
+  it('a gzip file that inflates past what its IDX header describes is refused there (a decompression bomb)', () => {
+    // 16 MiB of zeros after a file that is complete at 28 bytes (a subprocess test in
+    // bad-input.test.ts measures the memory of a 1 GiB one).
+    const bomb = gzipSync(Buffer.concat([images3, new Uint8Array(16 * 2 ** 20)]), { level: 1 })
+    const { images, result } = load('bomb.gz', bomb)
+    expect(messageOf(result)).toBe(
+      `${images}: is gzip-compressed data that inflates to more than the 28 bytes its IDX header describes (16-byte header + 3×2×2 uint8 values): decompression stopped there (a decompression bomb, or data appended inside the compressed stream)`
+    )
+  })
+
+  it('a header that describes more than can be held is refused before anything that large is read or allocated', () => {
+    // Three dimensions of 2³² − 1 float64 values: ~6e29 bytes claimed, a 16-byte file.
+    const huge = Uint8Array.from([0, 0, 0x0e, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255])
+    const raw = load('huge.idx', huge)
+    expect(messageOf(raw.result)).toBe(`${raw.images}: truncated: expected 6.338e+29 bytes (16-byte header + 4294967295×4294967295×4294967295 float64 values), file has 16`)
+    const gz = load('huge.idx.gz', gzipSync(huge))
+    expect(messageOf(gz.result)).toBe(
+      `${gz.images}: its IDX header describes 4294967295×4294967295×4294967295 = 7.923e+28 values, more than the 4294967296 one array can hold`
+    )
+    // 2³² float64 values: within one array's reach, 32 GiB. Refused when that is above the memory
+    // nn-ts plans for (half of this machine's); on a machine with more, the header is believed and
+    // the 8-byte stream found truncated, still without allocating 32 GiB.
+    const big = load('big.idx.gz', gzipSync(Uint8Array.from([0, 0, 0x0e, 2, 0x80, 0, 0, 0, 0, 0, 0, 2])))
+    const claimed = 12 + 8 * 2 ** 32
+    expect(messageOf(big.result)).toMatch(
+      claimed > memoryLimit()
+        ? new RegExp(`^${big.images}: its IDX header describes 32.0 GiB \\(12-byte header \\+ 2147483648×2 float64 values\\), more than the .* nn-ts plans to use$`)
+        : new RegExp(`^${big.images}: truncated: expected ${claimed} bytes .*, its decompressed data has 12$`)
+    )
+  })
+
+  it('decompressed data shorter than its header says is truncated, and says it is the decompressed data', () => {
+    const { images, result } = load('short.gz', gzipSync(images3.subarray(0, 20)))
+    expect(messageOf(result)).toBe(`${images}: truncated: expected 28 bytes (16-byte header + 3×2×2 uint8 values), its decompressed data has 20`)
+    const head = load('head.gz', gzipSync(images3.subarray(0, 6)))
+    expect(messageOf(head.result)).toBe(`${head.images}: truncated: expected 16 bytes of header for 3 dimensions, its decompressed data has 6`)
+  })
+
+  it('a float64 value beyond float32 is reported with its value, not as the Infinity it would become', () => {
+    const values = [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    const at = (v: number) => load('f64.idx', Data.encodeIdx({ dtype: 'float64', shape: [3, 4], data: values.map((x, i) => (i === 6 ? v : x)) }))
+    for (const v of [1e300, -1e300, 3.5e38]) {
+      const { images, result } = at(v)
+      expect(messageOf(result)).toBe(
+        `${images}: inputs[1, 2] is ${v}, which overflows float32 (the largest float32 is 3.4028234663852886e+38): expected values within ±3.4e38 (rescale the data)`
+      )
+    }
+    // The largest float32, and a float64 above it that still rounds to it (below half an ulp more), load.
+    for (const v of [3.4028234663852886e38, 3.4028235e38]) expect(rightOf(at(v).result).inputs.data[6]).toBe(3.4028234663852886e38)
+    const inf = at(Infinity)
+    expect(messageOf(inf.result)).toBe(`${inf.images}: inputs[1, 2] is Infinity, expected finite numbers (clean or impute missing values first)`)
+  })
+
+  it('labels that would make one-hot targets too large to hold are refused with the sizes', () => {
+    const images = join(dir, 'few.idx')
+    const labels = join(dir, 'few.labels')
+    writeFileSync(images, images3)
+    writeFileSync(labels, Data.encodeIdx({ dtype: 'int32', shape: [3], data: [0, 2 ** 31 - 1, 1] }))
+    expect(messageOf(Node.loadLabelledIdx(images, labels)())).toBe(
+      `${labels}: labels go up to 2147483647, so the one-hot targets would be 3 × 2147483648 float32 values (24.0 GiB), more than the 4294967296 one array can hold; expected class indices 0 to k − 1 for k classes`
+    )
+  })
+
+  it('a path with control characters is echoed escaped, never raw', () => {
+    const weird = join(dir, 'evil\u001b[2J\nname.idx')
+    const message = messageOf(Node.loadLabelledIdx(weird, weird)())
+    expect(message).toBe(`cannot read "${dir}/evil\\x1b[2J\\nname.idx": no such file`)
+    expect(message).not.toMatch(/[\u0000-\u001f]/)
   })
 })
 

@@ -11,7 +11,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { type DataError, dataError } from './errors.ts'
+import { printable } from '../io/printable.ts'
+import type { DataError } from './errors.ts'
+
+/** A `DataError` about `name`, whose message echoes the name only in printable form. */
+const dataError = (name: string, message: string): DataError => ({ _tag: 'DataError', file: name, message: `${printable(name)}: ${message}` })
 
 /**
  * The element types IDX files can hold (dtype codes 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e).
@@ -71,6 +75,13 @@ const DTYPE_NAMES = Object.keys(DTYPES) as IdxDType[]
 /** The format allows more, but MNIST-like data never needs more than 4 and a cap catches garbage early. */
 const MAX_DIMS = 4
 
+/**
+ * The most bytes an IDX header can take (magic number and four dimensions): reading this many from
+ * the start of a file (or of its decompressed stream) is always enough for `decodeIdxHeader`.
+ * @internal
+ */
+export const IDX_MAX_HEADER_BYTES = 4 + 4 * MAX_DIMS
+
 const dtypeOfCode = (code: number): IdxDType | undefined => DTYPE_NAMES.find((d) => DTYPES[d].code === code)
 
 const hex = (n: number, digits: number): string => `0x${n.toString(16).padStart(digits, '0')}`
@@ -94,21 +105,31 @@ const showDims = (min: number, max: number): string =>
 
 const showShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`
 
-/** What the header of a file says, before its values are read. */
-interface Header {
+/**
+ * What the header of an IDX file says, before its values are read.
+ * @internal
+ */
+export interface IdxHeader {
   readonly magic: number
   readonly dtype: IdxDType
   readonly shape: readonly number[]
-  /** Byte offset of the first value. */
+  /** Byte offset of the first value: the header's size. */
   readonly offset: number
+  /** The size of the whole file the header describes (header and values); above 2⁵³ it is rounded. */
+  readonly byteLength: number
 }
+
+type Header = IdxHeader
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const
 
-const decodeHeader = (bytes: Uint8Array, name: string): E.Either<DataError, Header> => {
+/** The number of values of a shape; above 2⁵³ it is rounded, which only ever makes it compare as too large. */
+const countOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
+
+const decodeHeader = (bytes: Uint8Array, name: string, holder: string): E.Either<DataError, Header> => {
   const fail = (message: string): E.Either<DataError, Header> => E.left(dataError(name, message))
   if (bytes.length < 4) {
-    return fail(`truncated: expected at least 4 bytes (the IDX magic number), file has ${bytes.length}`)
+    return fail(`truncated: expected at least 4 bytes (the IDX magic number), ${holder} has ${bytes.length}`)
   }
   const [b0, b1, b2, b3] = [bytes[0] as number, bytes[1] as number, bytes[2] as number, bytes[3] as number]
   // Unsigned 32-bit, so that a first byte >= 0x80 does not print as a negative number.
@@ -130,7 +151,7 @@ const decodeHeader = (bytes: Uint8Array, name: string): E.Either<DataError, Head
   }
   const offset = 4 + 4 * b3
   if (bytes.length < offset) {
-    return fail(`truncated: expected ${offset} bytes of header for ${plural(b3, 'dimension')}, file has ${bytes.length}`)
+    return fail(`truncated: expected ${offset} bytes of header for ${plural(b3, 'dimension')}, ${holder} has ${bytes.length}`)
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const shape = Array.from({ length: b3 }, (_, i) => view.getUint32(4 + 4 * i, false))
@@ -138,7 +159,7 @@ const decodeHeader = (bytes: Uint8Array, name: string): E.Either<DataError, Head
   if (zero >= 0) {
     return fail(`dimension ${zero} of shape ${showShape(shape)} is 0, expected every dimension to be positive`)
   }
-  return E.right({ magic, dtype, shape, offset })
+  return E.right({ magic, dtype, shape, offset, byteLength: offset + countOf(shape) * DTYPES[dtype].bytes })
 }
 
 const checkExpectation = (header: Header, name: string, expect: IdxExpectation): E.Either<DataError, Header> => {
@@ -157,25 +178,48 @@ const checkExpectation = (header: Header, name: string, expect: IdxExpectation):
   )
 }
 
-const checkLength = (header: Header, bytes: Uint8Array, name: string): E.Either<DataError, Header> => {
-  const count = header.shape.reduce((a, b) => a * b, 1)
-  const expected = header.offset + count * DTYPES[header.dtype].bytes
-  const what = `${header.offset}-byte header + ${header.shape.join('×')} ${header.dtype} values`
-  if (bytes.length < expected) {
-    return E.left(dataError(name, `truncated: expected ${expected} bytes (${what}), file has ${bytes.length}`))
+/** `what` of a header in words: `16-byte header + 48×4×4 uint8 values`. @internal */
+export const describeIdxHeader = (header: IdxHeader): string => `${header.offset}-byte header + ${header.shape.join('×')} ${header.dtype} values`
+
+/** A byte count as an integer when it is exactly one, else in exponent form (a crafted header's claim). */
+const showCount = (n: number): string => (Number.isSafeInteger(n) ? String(n) : n.toExponential(3))
+
+/**
+ * Whether `size` bytes (of a file, or of decompressed data: `holder` says which in messages) are
+ * exactly what `header` describes; truncation and trailing bytes are reported with both counts.
+ * @internal
+ */
+export const checkIdxSize = (header: IdxHeader, size: number, name: string, holder = 'file'): E.Either<DataError, IdxHeader> => {
+  const expected = header.byteLength
+  if (size < expected) {
+    return E.left(dataError(name, `truncated: expected ${showCount(expected)} bytes (${describeIdxHeader(header)}), ${holder} has ${size}`))
   }
-  if (bytes.length > expected) {
-    return E.left(dataError(name, `${bytes.length - expected} trailing bytes after the expected ${expected} bytes (${what})`))
+  if (size > expected) {
+    return E.left(dataError(name, `${size - expected} trailing bytes after the expected ${expected} bytes (${describeIdxHeader(header)})`))
   }
   return E.right(header)
 }
+
+/**
+ * Decodes the header at the start of `bytes`, which may be only a prefix of the file (the first
+ * `IDX_MAX_HEADER_BYTES` are always enough), and checks it against `expect` when given: the dtype
+ * code, 1 to 4 dimensions, every dimension positive. `byteLength` then says how large the whole file
+ * must be, so a caller can compare it with the file's size before reading the values. `holder` names
+ * what `bytes` came from in truncation messages (`file`, `decompressed data`). Never throws.
+ * @internal
+ */
+export const decodeIdxHeader = (bytes: Uint8Array, name: string, expect?: IdxExpectation, holder = 'file'): E.Either<DataError, IdxHeader> =>
+  pipe(
+    decodeHeader(bytes, name, holder),
+    E.chain((h) => (expect === undefined ? E.right(h) : checkExpectation(h, name, expect)))
+  )
 
 /**
  * The values of a checked file, copied out of `bytes` so the result shares no memory with the input;
  * with `copy` false, single-byte values are a view into `bytes` instead (see `decodeIdxView`).
  */
 const readValues = (bytes: Uint8Array, header: Header, copy: boolean): IdxArray['data'] => {
-  const count = header.shape.reduce((a, b) => a * b, 1)
+  const count = countOf(header.shape)
   const start = header.offset
   const size = DTYPES[header.dtype].bytes
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, count * size)
@@ -215,9 +259,8 @@ const readValues = (bytes: Uint8Array, header: Header, copy: boolean): IdxArray[
 
 const decode = (bytes: Uint8Array, name: string, expect: IdxExpectation | undefined, copy: boolean): E.Either<DataError, IdxArray> =>
   pipe(
-    decodeHeader(bytes, name),
-    E.chain((h) => (expect === undefined ? E.right(h) : checkExpectation(h, name, expect))),
-    E.chain((h) => checkLength(h, bytes, name)),
+    decodeIdxHeader(bytes, name, expect),
+    E.chain((h) => checkIdxSize(h, bytes.length, name)),
     E.map((h) => ({ dtype: h.dtype, shape: [...h.shape], data: readValues(bytes, h, copy) }))
   )
 
