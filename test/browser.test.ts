@@ -42,7 +42,7 @@ const MIN_RIGHT = 18
 const fixture = (): Classifier =>
   E.getOrElseW((message: string) => {
     throw new Error(`${fixtureCheckpoint}: ${message}`)
-  })(classifierFromCheckpoint(readFileSync(fixtureCheckpoint, 'utf8')))
+  })(classifierFromCheckpoint(readFileSync(fixtureCheckpoint)))
 
 const mnistTest = (): Data.Dataset => {
   const files = Node.mnistFiles()

@@ -31,22 +31,24 @@ export interface Classifier {
   readonly labels: (images: Tensor.Tensor) => ReadonlyArray<number>
 }
 
-const isLastLayerSoftmax = (spec: Spec.Spec): boolean => spec.layers[spec.layers.length - 1]?.type === 'softmax'
+const isLastLayerSoftmax = (spec: Spec.NetworkSpec): boolean => spec.layers[spec.layers.length - 1]?.type === 'softmax'
 
 /**
- * A classifier from checkpoint text whose `spec` holds the network's JSON spec: the spec builds the
- * network, and the checkpoint's params and layer state are restored against its fresh state.
+ * A classifier from a checkpoint (the bytes of either format version, or version 1 text) whose `spec`
+ * holds the network's JSON spec (a whole spec, or only the network's: `Spec.fromNetwork`): the spec
+ * builds the network, and the checkpoint's params and layer state are restored against its fresh state.
  */
-export const classifierFromCheckpoint = (text: string): E.Either<string, Classifier> =>
+export const classifierFromCheckpoint = (file: Uint8Array | string): E.Either<string, Classifier> =>
   pipe(
-    Checkpoint.decode(text),
+    Checkpoint.decode(file),
     E.mapLeft((e) => `the checkpoint does not decode: ${e.message}`),
     E.bindTo('checkpoint'),
     E.bind('spec', ({ checkpoint }) =>
       checkpoint.spec === null
         ? E.left('the checkpoint has no spec (its "spec" field is null): the page needs the network spec to rebuild the network')
         : pipe(
-            Spec.decode(checkpoint.spec),
+            Spec.decodeNetwork(checkpoint.spec),
+            E.orElse((e): E.Either<Spec.SpecError, Spec.NetworkSpec> => pipe(Spec.decode(checkpoint.spec), E.mapLeft(() => e))),
             E.mapLeft((e) => `the checkpoint's spec does not decode: ${e.message}`)
           )
     ),

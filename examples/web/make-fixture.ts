@@ -1,6 +1,6 @@
 /**
- * Makes `examples/web/fixture-checkpoint.json`: the weights the digit page uses when `npm start` has
- * not written `out/mnist/checkpoint.json`, and the ones its test uses. A small spec-built MLP
+ * Makes `examples/web/fixture-checkpoint.safetensors`: the weights the digit page uses when `npm start` has
+ * not written `out/mnist/checkpoint.safetensors`, and the ones its test uses. A small spec-built MLP
  * (784-64-10) trained on MNIST for a few epochs; the checkpoint keeps the spec, the params and no
  * optimizer state (the page only predicts), so the file stays under 300 KB.
  *
@@ -14,7 +14,7 @@ import { Checkpoint, Data, Optim, Spec, Train } from 'nn-ts'
 import * as Node from 'nn-ts/node'
 import { classifierFromCheckpoint } from './digits.ts'
 
-const out = join(dirname(fileURLToPath(import.meta.url)), 'fixture-checkpoint.json')
+const out = join(dirname(fileURLToPath(import.meta.url)), 'fixture-checkpoint.safetensors')
 
 const fail = (message: string): never => {
   process.stderr.write(`make-fixture: ${message}\n`)
@@ -49,15 +49,15 @@ const trained = await Train.fit({ network: built.network, loss: built.loss, opti
 const { state } = orFail(trained, (e) => e.message)
 
 // Params and layer state only: the Adam moments would triple the file and the page never trains.
-const text = Checkpoint.encode(Checkpoint.make({ ...state, optState: Optim.identity().init(state.params) }, specJson))
-const classifier = orFail(classifierFromCheckpoint(text), (message) => `the written checkpoint does not load: ${message}`)
+const bytes = orFail(Checkpoint.encode(Checkpoint.make({ ...state, optState: Optim.identity().init(state.params) }, specJson)), (e) => e.message)
+const classifier = orFail(classifierFromCheckpoint(bytes), (message) => `the written checkpoint does not load: ${message}`)
 const test = mnist.test
 // Measured on the network as the page rebuilds it from the file, not on the one in memory.
 const predicted = classifier.labels(test.inputs)
 const accuracy = predicted.filter((label, i) => label === test.labels[i]).length / Data.size(test)
 if (accuracy < 0.95) fail(`test accuracy ${(100 * accuracy).toFixed(2)} % is under the 95 % the page needs; the fixture was not written`)
-writeFileSync(out, text)
+writeFileSync(out, bytes)
 process.stdout.write(
-  `make-fixture: ${relative(process.cwd(), out)} (${(text.length / 1024).toFixed(0)} KB): ${classifier.name}, ` +
+  `make-fixture: ${relative(process.cwd(), out)} (${(bytes.length / 1024).toFixed(0)} KB): ${classifier.name}, ` +
     `MNIST test accuracy ${(100 * accuracy).toFixed(2)} %\n`
 )

@@ -1,6 +1,6 @@
 /**
  * The digit page: a person draws on a canvas, the drawing is preprocessed like MNIST and a network
- * restored from `checkpoint.json` (next to the page) says which digit it is, with the ten
+ * restored from `checkpoint.safetensors` (next to the page) says which digit it is, with the ten
  * probabilities. `window.nnTs` lets a test classify pixels directly.
  */
 import * as E from 'fp-ts/lib/Either.js'
@@ -138,9 +138,9 @@ element('clear', HTMLButtonElement).addEventListener('click', clear)
 clear()
 
 const load = async (): Promise<void> => {
-  const response = await fetch('checkpoint.json')
-  if (!response.ok) throw new Error(`cannot load checkpoint.json: HTTP ${response.status} ${response.statusText}`)
-  const loaded = classifierFromCheckpoint(await response.text())
+  const response = await fetch('checkpoint.safetensors')
+  if (!response.ok) throw new Error(`cannot load checkpoint.safetensors: HTTP ${response.status} ${response.statusText}`)
+  const loaded = classifierFromCheckpoint(new Uint8Array(await response.arrayBuffer()))
   if (E.isLeft(loaded)) throw new Error(loaded.left)
   classifier = loaded.right
   about.textContent = `Network ${classifier.name}, running on nn-ts's ${Tensor.backendName()} kernels.`
