@@ -210,6 +210,8 @@ const describeError = (error: unknown, job: Job): string => {
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'dir', 'table'] as const
 
 const runJobs = async (jobs: ReadonlyArray<Job>): Promise<void> => {
+  // Deep enough to reach the example's own frame below the library's.
+  Error.stackTraceLimit = 100
   const home = process.cwd()
   let current: { job: Job; failure: string | undefined } | undefined
   const late = (error: unknown): void => {

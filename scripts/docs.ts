@@ -49,6 +49,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { transformSync } from 'esbuild'
 import type { Pattern } from './docs-runtime.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -807,6 +808,8 @@ const transformSnippet = (s: Snippet): Transformed => {
     // `[a].map(…)` or `(a)` after a line without `;` continues that line's expression: not what it shows.
     if (/^[[(`]/.test(code) && previous !== undefined && !/[;{}]$/.test(previous.code.trim()))
       return fail(errors, `${where}: a line starting with \`${code[0]}\` continues the line before (no semicolon there): name the value first`, line)
+    if (value.kind === 'expression' && !parses(value.expression))
+      return fail(errors, `${where}: \`// => ${value.expression}\` is not an expression; the whole comment after \`=>\` is compared, so put prose on the line above`, line)
     if (value.kind === 'ambiguous')
       return fail(errors, `${where}: the comment \`// ${value.text}\` starts like a value but goes on; write \`// => <expression>\`, or put prose after \`:\` or \`(\``, line)
     const checkCall = (actual: string): string =>
@@ -832,6 +835,16 @@ const transformSnippet = (s: Snippet): Transformed => {
     return `${indent}${checkCall(code)};`
   })
   return { code: out.join('\n'), noRun, errors }
+}
+
+/** Whether `expression` is one TypeScript expression (esbuild, which tsx runs on, parses it). */
+const parses = (expression: string): boolean => {
+  try {
+    transformSync(`(${expression}\n)`, { loader: 'ts' })
+    return true
+  } catch {
+    return false
+  }
 }
 
 const lineText = (line: Line): string => (line.comment === undefined ? line.code : `${line.code} //${line.comment}`)
