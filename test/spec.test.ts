@@ -3,6 +3,7 @@
  * every kind of bad spec is rejected with the JSON path, what was expected and what was found.
  */
 import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { Checkpoint, Data, Init, Layers, Loss, Optim, Random, Spec, Tensor, Train, Tree } from '../src/index.ts'
@@ -23,17 +24,9 @@ const decoded = (json: unknown): Spec.Spec => {
   return r.right
 }
 
-/**
- * A checkpoint written to its file format and read back. The format is changing from JSON text
- * (version 1: `encode` gives a string) to a tensor file (version 2: `encode` gives Either an error or
- * bytes), and these tests are about the spec inside, so they take whichever `encode` writes.
- */
+/** A checkpoint written to its file format (bytes) and read back. */
 const throughFile = (c: Checkpoint.Checkpoint): Checkpoint.Checkpoint => {
-  const encoded: unknown = Checkpoint.encode(c)
-  const file = typeof encoded === 'string' ? encoded : (encoded as E.Either<{ readonly message: string }, Uint8Array>)
-  if (typeof file !== 'string' && E.isLeft(file)) throw new Error(file.left.message)
-  const decode = Checkpoint.decode as (file: unknown) => E.Either<{ readonly message: string }, Checkpoint.Checkpoint>
-  const read = decode(typeof file === 'string' ? file : file.right)
+  const read = pipe(Checkpoint.encode(c), E.flatMap(Checkpoint.decode))
   if (E.isLeft(read)) throw new Error(read.left.message)
   return read.right
 }
