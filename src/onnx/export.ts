@@ -29,6 +29,7 @@
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { type Kind, type KindNode, kinds, readNode } from '../layers/kinds.ts'
 import type { Layer, Node, Width } from '../layers/Layer.ts'
 import { type Tensor, showShape } from '../tensor/Tensor.ts'
 import { type Tree, at, isTensor } from '../tree/Tree.ts'
@@ -36,7 +37,18 @@ import * as Pb from './protobuf.ts'
 
 // model
 
-/** @category model */
+/**
+ * Options of `toOnnx`: names of the graph, its input and its output, and the opset.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers, Random } from 'nn-ts'
+ * import { type OnnxOptions, toOnnx } from 'nn-ts/onnx'
+ * const net = Layers.sequential(Layers.dense(4, 2), Layers.softmax())
+ * const { params, state } = net.init(Random.key(0))
+ * const options: OnnxOptions = { opset: 17, inputName: 'pixels', outputName: 'probabilities' }
+ * E.isRight(toOnnx(net, params, state, options)) // true
+ */
 export interface OnnxOptions {
   /** Name of the graph input (default `input`). */
   readonly inputName?: string
@@ -51,6 +63,14 @@ export interface OnnxOptions {
 /**
  * Why a network could not be exported. `path` locates the layer, e.g. `sequential[2] > residual`.
  * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers, Random } from 'nn-ts'
+ * import { type OnnxExportError, toOnnx } from 'nn-ts/onnx'
+ * const net = Layers.dense(4, 2)
+ * const { params, state } = net.init(Random.key(0))
+ * const r: E.Either<OnnxExportError, Uint8Array> = toOnnx(net, params, state, { opset: 9 })
+ * if (E.isLeft(r)) r.left // { _tag: 'InvalidOptions', path: '', message: 'toOnnx: opset must be an integer from 13 to 23, got 9' }
  */
 export interface OnnxExportError {
   readonly _tag: 'UnsupportedOp' | 'InvalidParams' | 'InvalidOptions'
@@ -58,27 +78,25 @@ export interface OnnxExportError {
   readonly message: string
 }
 
-/** Opsets this exporter knows the IR version of. @category constants */
+/**
+ * Opsets this exporter knows the IR version of.
+ * @category constants
+ * @example
+ * import { supportedOpsets } from 'nn-ts/onnx'
+ * supportedOpsets // { min: 13, max: 23 }
+ */
 export const supportedOpsets = { min: 13, max: 23 } as const
 
-/** The layer ops `toOnnx` can translate. @category constants */
-export const supportedOps: ReadonlyArray<string> = [
-  'sequential',
-  'dense',
-  'batchNorm',
-  'relu',
-  'sigmoid',
-  'tanh',
-  'leakyRelu',
-  'elu',
-  'softplus',
-  'gelu',
-  'softmax',
-  'identity',
-  'dropout',
-  'residual',
-  'concat'
-]
+/**
+ * The layer ops `toOnnx` can translate: every kind of layer (`Layers.kinds`), since the lowering has
+ * a row for each.
+ * @category constants
+ * @example
+ * import { supportedOps } from 'nn-ts/onnx'
+ * supportedOps.includes('batchNorm') // true
+ * supportedOps.includes('dropout') // true: exported as the identity (eval mode)
+ */
+export const supportedOps: ReadonlyArray<string> = kinds
 
 // IR building (local to one export)
 
@@ -181,113 +199,112 @@ const tuple = (tree: Tree, length: number, what: string, path: string): Readonly
   return tree as ReadonlyArray<Tree>
 }
 
-const numberAttr = (node: Node, name: string, fallback: number): number => {
-  const v = node.attrs?.[name]
-  return typeof v === 'number' ? v : fallback
-}
-
-const positiveInt = (node: Node, name: string, path: string): number => {
-  const v = node.attrs?.[name]
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) return fail('InvalidParams', path, `${node.op} is missing its '${name}' width`)
-  return v
-}
-
 const GELU_C = Math.sqrt(2 / Math.PI)
 /** The first opset with a `Gelu` operator. */
 const GELU_OPSET = 20
 
-/** Emits the nodes computing `node` on the value named `x`; returns the name of the result. */
-const emit = (g: GraphBuilder, node: Node, params: Tree, state: Tree, x: string, path: string, paramPath: string): string => {
-  const here = childPath(path, node.op)
-  const children = node.children ?? []
-  switch (node.op) {
-    case 'sequential': {
-      const ps = tuple(params, children.length, 'params', here)
-      const ss = tuple(state, children.length, 'state', here)
-      return children.reduce(
-        (h, child, i) => emit(g, child, ps[i] as Tree, ss[i] as Tree, h, childPath(path, `sequential[${i}]`), `${paramPath}[${i}]`),
-        x
-      )
+/** Where a node sits: its params and state, the value it reads, and its paths for messages and names. */
+interface Site {
+  readonly params: Tree
+  readonly state: Tree
+  /** The name of the value the node reads. */
+  readonly x: string
+  /** The path of the node's parent, e.g. `sequential[2]`; children's positions are appended to it. */
+  readonly parent: string
+  /** The node's own path, e.g. `sequential[2] > residual`. */
+  readonly here: string
+  /** Where its params sit in the params tree, e.g. `[2][0]` (names its initializers). */
+  readonly paramPath: string
+}
+
+/** How one kind becomes ONNX nodes: emits them into `g` and returns the name of the result. */
+type Lowering<K extends Kind> = (g: GraphBuilder, node: KindNode<K>, site: Site) => string
+
+/** Lowers a child node: graph kinds call it for their children. */
+const child = (g: GraphBuilder, node: Node, params: Tree, state: Tree, x: string, parent: string, paramPath: string): string =>
+  emit(g, node, { params, state, x, parent, here: childPath(parent, node.op), paramPath })
+
+/** `y = x·W + b`: W is stored [in, out], the library's convention, so Gemm needs no transposes. */
+const gemm: ReadonlyArray<Attribute> = [
+  { name: 'alpha', kind: 'float', value: 1 },
+  { name: 'beta', kind: 'float', value: 1 },
+  { name: 'transA', kind: 'int', value: 0 },
+  { name: 'transB', kind: 'int', value: 0 }
+]
+
+/** One row per kind of layer: the compiler refuses a table that misses one. */
+const lowerings: { readonly [K in Kind]: Lowering<K> } = {
+  sequential: (g, node, { params, state, x, parent, here, paramPath }) => {
+    const ps = tuple(params, node.children.length, 'params', here)
+    const ss = tuple(state, node.children.length, 'state', here)
+    return node.children.reduce((h, c, i) => child(g, c, ps[i] as Tree, ss[i] as Tree, h, childPath(parent, `sequential[${i}]`), `${paramPath}[${i}]`), x)
+  },
+  residual: (g, node, { params, state, x, here, paramPath }) => g.node('Add', [x, child(g, node.children[0] as Node, params, state, x, here, paramPath)]),
+  concat: (g, node, { params, state, x, parent, here, paramPath }) => {
+    const ps = tuple(params, 2, 'params', here)
+    const ss = tuple(state, 2, 'state', here)
+    const branches = node.children.map((c, i) => child(g, c, ps[i] as Tree, ss[i] as Tree, x, childPath(parent, `concat[${i}]`), `${paramPath}[${i}]`))
+    return g.node('Concat', branches, [{ name: 'axis', kind: 'int', value: 1 }])
+  },
+  dense: (g, { attrs }, { params, x, here, paramPath }) => {
+    const W = g.tensor(`params${paramPath}.W`, leaf(params, 'W', here, [attrs.in, attrs.out]))
+    const b = g.tensor(`params${paramPath}.b`, leaf(params, 'b', here, [attrs.out]))
+    return g.node('Gemm', [x, W, b], gemm)
+  },
+  batchNorm: (g, { attrs }, { params, state, x, here, paramPath }) => {
+    const n = attrs.features
+    const gamma = g.tensor(`params${paramPath}.gamma`, leaf(params, 'gamma', here, [n]))
+    const beta = g.tensor(`params${paramPath}.beta`, leaf(params, 'beta', here, [n]))
+    const mean = g.tensor(`state${paramPath}.runningMean`, leaf(state, 'runningMean', here, [n]))
+    const variance = g.tensor(`state${paramPath}.runningVar`, leaf(state, 'runningVar', here, [n]))
+    // ONNX's momentum is the weight of the old running value, the same quantity as keepRunning. It
+    // only matters for training; inference uses the running statistics as given.
+    return g.node('BatchNormalization', [x, gamma, beta, mean, variance], [
+      { name: 'epsilon', kind: 'float', value: attrs.eps },
+      { name: 'momentum', kind: 'float', value: attrs.keepRunning }
+    ])
+  },
+  // An exported model computes eval mode, where dropout is the identity.
+  dropout: (g, _, { x }) => g.node('Identity', [x]),
+  identity: (g, _, { x }) => g.node('Identity', [x]),
+  sigmoid: (g, _, { x }) => g.node('Sigmoid', [x]),
+  tanh: (g, _, { x }) => g.node('Tanh', [x]),
+  relu: (g, _, { x }) => g.node('Relu', [x]),
+  leakyRelu: (g, { attrs }, { x }) => g.node('LeakyRelu', [x], [{ name: 'alpha', kind: 'float', value: attrs.alpha }]),
+  elu: (g, { attrs }, { x }) => g.node('Elu', [x], [{ name: 'alpha', kind: 'float', value: attrs.alpha }]),
+  softplus: (g, _, { x }) => g.node('Softplus', [x]),
+  gelu: (g, { attrs }, { x }) => {
+    if (attrs.approximate === 'none') {
+      // The exact x·Φ(x). Opset 20 has it as Gelu (whose approximate attribute defaults to "none");
+      // before, it is ½·x·(1 + Erf(x/√2)) from primitives (Erf exists since opset 9).
+      if (g.opset >= GELU_OPSET) return g.node('Gelu', [x])
+      const onePlusErf = g.node('Add', [g.node('Erf', [g.node('Mul', [x, g.scalar(Math.SQRT1_2)])]), g.scalar(1)])
+      return g.node('Mul', [g.node('Mul', [x, g.scalar(0.5)]), onePlusErf])
     }
-    case 'dense': {
-      const inF = positiveInt(node, 'in', here)
-      const outF = positiveInt(node, 'out', here)
-      const W = g.tensor(`params${paramPath}.W`, leaf(params, 'W', here, [inF, outF]))
-      const b = g.tensor(`params${paramPath}.b`, leaf(params, 'b', here, [outF]))
-      // W is stored [in, out], the library's convention, so y = x·W + b is Gemm without transposes.
-      return g.node('Gemm', [x, W, b], [
-        { name: 'alpha', kind: 'float', value: 1 },
-        { name: 'beta', kind: 'float', value: 1 },
-        { name: 'transA', kind: 'int', value: 0 },
-        { name: 'transB', kind: 'int', value: 0 }
-      ])
-    }
-    case 'batchNorm': {
-      const n = positiveInt(node, 'features', here)
-      const gamma = g.tensor(`params${paramPath}.gamma`, leaf(params, 'gamma', here, [n]))
-      const beta = g.tensor(`params${paramPath}.beta`, leaf(params, 'beta', here, [n]))
-      const mean = g.tensor(`state${paramPath}.runningMean`, leaf(state, 'runningMean', here, [n]))
-      const variance = g.tensor(`state${paramPath}.runningVar`, leaf(state, 'runningVar', here, [n]))
-      // ONNX's momentum is the weight of the old running value, the same quantity as keepRunning. It
-      // only matters for training; inference uses the running statistics as given.
-      return g.node('BatchNormalization', [x, gamma, beta, mean, variance], [
-        { name: 'epsilon', kind: 'float', value: numberAttr(node, 'eps', 1e-8) },
-        { name: 'momentum', kind: 'float', value: numberAttr(node, 'keepRunning', 0.9) }
-      ])
-    }
-    case 'relu':
-      return g.node('Relu', [x])
-    case 'sigmoid':
-      return g.node('Sigmoid', [x])
-    case 'tanh':
-      return g.node('Tanh', [x])
-    case 'softplus':
-      return g.node('Softplus', [x])
-    case 'leakyRelu':
-      return g.node('LeakyRelu', [x], [{ name: 'alpha', kind: 'float', value: numberAttr(node, 'alpha', 0.01) }])
-    case 'elu':
-      return g.node('Elu', [x], [{ name: 'alpha', kind: 'float', value: numberAttr(node, 'alpha', 1) }])
-    case 'softmax':
-      // Opset 13 changed Softmax to a single axis; rows are samples, so normalize along features.
-      return g.node('Softmax', [x], [{ name: 'axis', kind: 'int', value: 1 }])
-    case 'identity':
-    case 'dropout':
-      return g.node('Identity', [x])
-    case 'gelu': {
-      const approximate = node.attrs?.['approximate']
-      if (approximate === 'none') {
-        // The exact x·Φ(x). Opset 20 has it as Gelu (whose approximate attribute defaults to "none");
-        // before, it is ½·x·(1 + Erf(x/√2)) from primitives (Erf exists since opset 9).
-        if (g.opset >= GELU_OPSET) return g.node('Gelu', [x])
-        const onePlusErf = g.node('Add', [g.node('Erf', [g.node('Mul', [x, g.scalar(Math.SQRT1_2)])]), g.scalar(1)])
-        return g.node('Mul', [g.node('Mul', [x, g.scalar(0.5)]), onePlusErf])
-      }
-      if (approximate !== 'tanh') return fail('InvalidParams', here, `gelu needs its form, attribute 'approximate' 'none' or 'tanh', found ${JSON.stringify(approximate)}`)
-      // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), from primitives in every opset: the same formula as
-      // Layers.gelu({ approximate: 'tanh' }) (opset 20's Gelu with approximate = "tanh" would do too).
-      const x3 = g.node('Mul', [g.node('Mul', [x, x]), x])
-      const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [x3, g.scalar(0.044715)])]), g.scalar(GELU_C)])
-      const onePlusTanh = g.node('Add', [g.node('Tanh', [inner]), g.scalar(1)])
-      return g.node('Mul', [g.node('Mul', [x, g.scalar(0.5)]), onePlusTanh])
-    }
-    case 'residual': {
-      const [child] = children
-      if (child === undefined || children.length !== 1) return fail('InvalidParams', here, 'residual needs exactly one child')
-      const inner = emit(g, child, params, state, x, here, paramPath)
-      return g.node('Add', [x, inner])
-    }
-    case 'concat': {
-      const [f, h] = children
-      if (f === undefined || h === undefined || children.length !== 2) return fail('InvalidParams', here, 'concat needs exactly two children')
-      const ps = tuple(params, 2, 'params', here)
-      const ss = tuple(state, 2, 'state', here)
-      const a = emit(g, f, ps[0] as Tree, ss[0] as Tree, x, childPath(path, 'concat[0]'), `${paramPath}[0]`)
-      const b = emit(g, h, ps[1] as Tree, ss[1] as Tree, x, childPath(path, 'concat[1]'), `${paramPath}[1]`)
-      return g.node('Concat', [a, b], [{ name: 'axis', kind: 'int', value: 1 }])
-    }
-    default:
-      return fail('UnsupportedOp', here, `layer op '${node.op}' has no ONNX translation (supported: ${supportedOps.join(', ')})`)
+    // ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), from primitives in every opset: the same formula as
+    // Layers.gelu({ approximate: 'tanh' }) (opset 20's Gelu with approximate = "tanh" would do too).
+    const x3 = g.node('Mul', [g.node('Mul', [x, x]), x])
+    const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [x3, g.scalar(0.044715)])]), g.scalar(GELU_C)])
+    const onePlusTanh = g.node('Add', [g.node('Tanh', [inner]), g.scalar(1)])
+    return g.node('Mul', [g.node('Mul', [x, g.scalar(0.5)]), onePlusTanh])
+  },
+  // Opset 13 changed Softmax to a single axis; rows are samples, so normalize along features.
+  softmax: (g, _, { x }) => g.node('Softmax', [x], [{ name: 'axis', kind: 'int', value: 1 }])
+}
+
+/**
+ * Emits the nodes computing `node` at `site`; returns the name of the result. A node whose op is not
+ * a kind (a custom layer) is refused, as is one whose attributes do not fit its kind (a gelu node
+ * that does not say its form), rather than exporting a model that computes something else.
+ */
+const emit = (g: GraphBuilder, node: Node, site: Site): string => {
+  const read = readNode(node, site.parent)
+  if (E.isLeft(read)) {
+    return read.left._tag === 'UnknownKind'
+      ? fail('UnsupportedOp', site.here, `layer op '${node.op}' has no ONNX translation (supported: ${supportedOps.join(', ')})`)
+      : fail('InvalidParams', site.here, read.left.detail)
   }
+  return (lowerings[read.right.op] as Lowering<Kind>)(g, read.right as KindNode<Kind>, site)
 }
 
 // encoding (field numbers of onnx.proto, IR version 7)
@@ -338,11 +355,12 @@ const widthDim = (w: Width, symbol: string): number | string => (typeof w === 'n
  * @category exporters
  * @example
  * import * as E from 'fp-ts/lib/Either.js'
- * import { Layers, Onnx, Random } from 'nn-ts'
+ * import { Layers, Random } from 'nn-ts'
+ * import { toOnnx } from 'nn-ts/onnx'
  * const net = Layers.sequential(Layers.dense(784, 40), Layers.relu(), Layers.dense(40, 10), Layers.softmax())
  * const { params, state } = net.init(Random.key(0))
- * const model = Onnx.toOnnx(net, params, state) // Either<OnnxExportError, Uint8Array>
- * if (E.isRight(model)) console.log(`${model.right.length} bytes`)
+ * const model = toOnnx(net, params, state) // Either<OnnxExportError, Uint8Array>: the bytes of a .onnx file
+ * if (E.isRight(model)) model.right.length > 4 * (784 * 40 + 40 + 40 * 10 + 10) // true: every weight as a float32
  */
 export const toOnnx = <P extends Tree, S extends Tree>(
   network: Layer<P, S, Width, Width>,
@@ -361,7 +379,7 @@ export const toOnnx = <P extends Tree, S extends Tree>(
   }
   try {
     const g = new GraphBuilder([inputName, outputName], opset)
-    const last = emit(g, network.node, params, state, inputName, '', '')
+    const last = emit(g, network.node, { params, state, x: inputName, parent: '', here: network.node.op, paramPath: '' })
     // Name the final value as the caller asked: rename the node that produces it, or, when the
     // network is empty (the input is the output), add an Identity.
     const nodes =
