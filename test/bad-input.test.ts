@@ -3,6 +3,9 @@
  * case must end with one clear `nn-ts: ` message naming the thing at fault, a non-zero exit code, no
  * stack trace, no hang and no output file. Most cases call the CLI's `run` in-process (fast); a few run
  * the real `nn-ts` bin as a subprocess to prove the same holds for the process and its exit code.
+ * Cases that would hang or exhaust memory if their guard regressed (FIFOs, devices, decompression
+ * bombs) run the CLI from source (`node --import tsx src/cli/main.ts`) as a subprocess with a timeout,
+ * and the memory cases measure the child's peak resident memory.
  * Ends with a tiny spec trained end to end, its checkpoint read back by `eval` and `predict`, and a
  * resumed run that equals an uninterrupted one.
  */
@@ -11,11 +14,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import * as E from 'fp-ts/Either'
-import { gzipSync } from 'node:zlib'
+import { constants, crc32, deflateRawSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from '../src/cli/run.ts'
-import { Data, Tree } from '../src/index.ts'
+import { Data, Tensor, Tree } from '../src/index.ts'
 import * as Node from '../src/node/index.ts'
+import { memoryLimit } from '../src/io/memoryLimit.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 let dir = ''
@@ -39,6 +43,29 @@ const subprocess = (...argv: string[]): Outcome => {
   const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'main.js'), ...argv], { cwd: dir, encoding: 'utf8', timeout: 20_000 })
   if (r.error !== undefined) throw r.error
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts')
+
+/** Prints the process's peak resident memory (kB) as the last line of stderr when it exits. */
+const PEAK_MEMORY_REPORTER = `import { writeSync } from 'node:fs'
+process.on('exit', () => writeSync(2, '\\nmaxRSS ' + process.resourceUsage().maxRSS + '\\n'))
+`
+
+/**
+ * The CLI run from source in a child process (`node --import tsx`, from the package folder so tsx
+ * resolves; no build needed), with a timeout so a hang fails instead of blocking, and the child's peak
+ * resident memory in bytes (the reporter's line is removed from stderr).
+ */
+const fromSource = (...argv: string[]): Outcome & { readonly peakBytes: number } => {
+  const reporter = at('peak-memory.mjs')
+  if (!existsSync(reporter)) writeFileSync(reporter, PEAK_MEMORY_REPORTER)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', reporter, MAIN, ...argv], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 })
+  if (r.error !== undefined) throw r.error
+  if (r.signal !== null) throw new Error(`nn-ts ${argv.join(' ')} was killed by ${r.signal} (a hang?): ${r.stderr}`)
+  const m = /\nmaxRSS (\d+)\n$/.exec(r.stderr)
+  if (m === null) throw new Error(`no peak memory reported: ${r.stderr}`)
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.slice(0, m.index + 1), peakBytes: 1024 * Number(m[1]) }
 }
 
 /** One `nn-ts: ` message (possibly listing several spec problems) at the end of stderr, no stack trace. */
@@ -127,7 +154,7 @@ describe('usage', () => {
 
 describe('bad specs', () => {
   it('a missing spec file', async () => trainFails(at('nope.spec.json'), 2, 'cannot read the spec', 'nope.spec.json', 'no such file'))
-  it('a folder given as the spec', async () => trainFails(dir, 2, 'it is a directory'))
+  it('a folder given as the spec', async () => trainFails(dir, 2, 'is a directory, expected a file'))
   it('a JSON syntax error', async () => trainFails(spec('syntax.json', '{ "input": 16, "layers": [ '), 2, 'syntax.json: not valid JSON'))
   it('missing fields', async () => {
     const { training: _t, loss: _l, ...rest } = goodSpec()
@@ -184,7 +211,29 @@ describe('bad data files', () => {
   })
   it('a corrupt gzip file', async () => {
     writeFileSync(at('corrupt.idx.gz'), gzipSync(readFileSync(at('train-images.idx'))).subarray(0, 40))
-    await trainFails(withData('d5.json', { trainImages: 'corrupt.idx.gz' }), 2, 'corrupt.idx.gz', 'gzip')
+    await trainFails(withData('d5.json', { trainImages: 'corrupt.idx.gz' }), 2, 'corrupt.idx.gz: is a truncated gzip file', 'incomplete download')
+  })
+  it('a gzip file with trailing garbage is not called an incomplete download', async () => {
+    const gz = gzipSync(readFileSync(at('train-images.idx')))
+    writeFileSync(at('garbage.idx.gz'), Buffer.concat([gz, Buffer.from('<html>not found</html>')]))
+    const out = freshOut()
+    const o = await cli('train', '--spec', withData('d5b.json', { trainImages: 'garbage.idx.gz' }), '--out', out, '--no-pictures')
+    expectCleanFailure(o, 2, `garbage.idx.gz: is a gzip file followed by 22 bytes of trailing garbage at byte ${gz.length}`)
+    expect(o.stderr).not.toMatch(/incomplete|truncated/)
+  })
+  it('a test set of the wrong width names the test file, not the training file', async () => {
+    writeFileSync(at('wide-test.idx'), Data.encodeIdx({ dtype: 'uint8', shape: [24, 5, 5], data: new Array<number>(24 * 25).fill(9) }))
+    const o = await cli('train', '--spec', withData('d5c.json', { testImages: 'wide-test.idx', testLabels: 'test-labels.idx' }), '--out', freshOut(), '--no-pictures')
+    expectCleanFailure(o, 2, "wide-test.idx has 25 features per example, but the network's input is 16")
+    expect(o.stderr).not.toContain('train-images')
+  })
+  it('a float64 value beyond float32 is named with its value, not as Infinity', async () => {
+    const values = Array.from({ length: 48 * 16 }, (_, i) => (i % 16) / 16)
+    values[7 * 16 + 2] = 1e300
+    writeFileSync(at('huge-value.idx'), Data.encodeIdx({ dtype: 'float64', shape: [48, 16], data: values }))
+    const o = await cli('train', '--spec', withData('d5d.json', { trainImages: 'huge-value.idx' }), '--out', freshOut(), '--no-pictures')
+    expectCleanFailure(o, 2, 'huge-value.idx: inputs[7, 2] is 1e+300, which overflows float32')
+    expect(o.stderr).not.toContain('Infinity')
   })
   it('a label out of range (11)', async () => {
     writeFileSync(at('labels11.idx'), Data.encodeIdx({ dtype: 'uint8', shape: [48], data: Array.from({ length: 48 }, (_, i) => (i === 5 ? 11 : i % 3)) }))
@@ -261,6 +310,225 @@ describe('bad inputs to predict and eval', () => {
   it('predict on NaN examples', async () => expectCleanFailure(await cli('predict', '--checkpoint', checkpoint, '--input', at('nan.idx')), 2, 'nan.idx: inputs[3, 5] is NaN'))
   it('eval with a label out of range', async () =>
     expectCleanFailure(await cli('eval', '--checkpoint', checkpoint, '--images', at('train-images.idx'), '--labels', at('labels11.idx')), 2, 'label 11 at index 5 is out of range'))
+})
+
+// Issue 12: hostile inputs never hang, never blow memory, never give an internal error.
+
+/** A FIFO (named pipe) at `name`, made with mkfifo(1). */
+const fifo = (name: string): string => {
+  const path = at(name)
+  const r = spawnSync('mkfifo', [path])
+  if (r.status !== 0) throw new Error(`mkfifo ${path} failed: ${r.stderr}`)
+  return path
+}
+
+/**
+ * A gzip file holding `head` then `chunks` × 64 MiB of zeros in one member, built without compressing
+ * gigabytes: deflate segments that end sync-flushed (byte-aligned, no final block) concatenate into
+ * one valid stream, each compressed from its own empty window. CRC-32 and length are the real ones.
+ */
+const gzipBomb = (head: Uint8Array, chunks: number): Buffer => {
+  const zeros = Buffer.alloc(64 * 2 ** 20)
+  const flushed = { finishFlush: constants.Z_SYNC_FLUSH, level: 9 }
+  let crc = crc32(head)
+  for (let i = 0; i < chunks; i++) crc = crc32(zeros, crc)
+  const trailer = Buffer.alloc(8)
+  trailer.writeUInt32LE(crc >>> 0, 0)
+  trailer.writeUInt32LE((head.length + chunks * zeros.length) % 2 ** 32, 4)
+  const zeroSegment = deflateRawSync(zeros, flushed)
+  return Buffer.concat([
+    Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]),
+    deflateRawSync(head, flushed),
+    ...new Array<Buffer>(chunks).fill(zeroSegment),
+    deflateRawSync(Buffer.alloc(0)), // the final, empty block
+    trailer
+  ])
+}
+
+const MB = 2 ** 20
+
+describe('input files that would hang or never end are refused at once (subprocesses with a timeout)', () => {
+  const dataSpec = (name: string, files: Record<string, string>): string =>
+    spec(name, goodSpec({ data: { type: 'idx', trainImages: 'train-images.idx', trainLabels: 'train-labels.idx', ...files } }))
+
+  it('a FIFO as the spec, the images, the labels, the checkpoint, the --resume checkpoint or the examples to predict', () => {
+    const pipe = fifo('a-fifo')
+    const notRegular = 'is a FIFO (named pipe)'
+    expectCleanFailure(fromSource('train', '--spec', pipe, '--out', freshOut()), 2, `the spec ${pipe} ${notRegular}, expected a regular file`)
+    expectCleanFailure(fromSource('train', '--spec', dataSpec('fifo-images.json', { trainImages: pipe }), '--out', freshOut()), 2, `${pipe}: ${notRegular}`)
+    expectCleanFailure(fromSource('train', '--spec', dataSpec('fifo-labels.json', { trainLabels: pipe }), '--out', freshOut()), 2, `${pipe}: ${notRegular}`)
+    expectCleanFailure(fromSource('eval', '--checkpoint', pipe), 2, pipe, notRegular)
+    expectCleanFailure(fromSource('train', '--spec', at('good.spec.json'), '--resume', pipe, '--out', freshOut()), 2, pipe, notRegular)
+    expectCleanFailure(fromSource('predict', '--checkpoint', checkpoint, '--input', pipe), 2, `${pipe}: ${notRegular}`)
+  }, 120_000)
+
+  it('/dev/zero and /dev/urandom as data are refused without reading a byte', () => {
+    for (const device of ['/dev/zero', '/dev/urandom']) {
+      const o = fromSource('train', '--spec', dataSpec(`device${device.replace(/\//g, '-')}.json`, { trainImages: device }), '--out', freshOut())
+      expectCleanFailure(o, 2, `${device}: is a character device, expected a regular file`)
+      // Far below the 5.9 GB these reads reached: nothing beyond the CLI's own start-up memory.
+      expect(o.peakBytes).toBeLessThan(300 * MB)
+    }
+    expectCleanFailure(fromSource('predict', '--checkpoint', checkpoint, '--input', '/dev/zero'), 2, '/dev/zero: is a character device')
+  }, 120_000)
+})
+
+describe('decompression is capped by the IDX header: peak memory stays under 300 MB + twice the data (subprocesses)', () => {
+  it('a 1 MB gzip file that inflates to 1 GiB is refused after the 784 bytes its header describes', () => {
+    const head = readFileSync(at('train-images.idx')).subarray(0, 16) // [48, 4, 4] uint8: 784 bytes in all
+    const bomb = gzipBomb(head, 16)
+    expect(bomb.length).toBeLessThan(1.1 * MB)
+    writeFileSync(at('bomb.idx.gz'), bomb)
+    const o = fromSource('train', '--spec', spec('bomb.json', goodSpec({ data: { type: 'idx', trainImages: 'bomb.idx.gz', trainLabels: 'train-labels.idx' } })), '--out', freshOut())
+    expectCleanFailure(o, 2, 'bomb.idx.gz: is gzip-compressed data that inflates to more than the 784 bytes its IDX header describes')
+    // The legitimate data is 784 bytes: the bound is the CLI's start-up memory (~100 MB) with room to spare.
+    expect(o.peakBytes).toBeLessThan(300 * MB + 2 * 784)
+  }, 120_000)
+
+  it('legitimate gzip data of 16 MiB loads within 300 MB + twice its size', () => {
+    // 2²⁰ examples of 16 pixels (16 MiB) and their labels (1 MiB), stopped right after loading by a
+    // validation set as large as the data.
+    const n = 2 ** 20
+    const pixels = new Uint8Array(n * 16)
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + (i >> 9)) % 251
+    const labels = new Uint8Array(n).map((_, i) => i % 3)
+    const idx = (dims: number[], body: Uint8Array): Buffer => {
+      const h = Buffer.alloc(4 + 4 * dims.length)
+      h.writeUInt32BE(0x800 + dims.length, 0)
+      dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i))
+      return Buffer.concat([h, body])
+    }
+    writeFileSync(at('many-images.idx.gz'), gzipSync(idx([n, 4, 4], pixels), { level: 1 }))
+    writeFileSync(at('many-labels.idx.gz'), gzipSync(idx([n], labels), { level: 1 }))
+    const many = spec('many.json', goodSpec({ training: { epochs: 1, batchSize: 8, validationSize: n }, data: { type: 'idx', trainImages: 'many-images.idx.gz', trainLabels: 'many-labels.idx.gz' } }))
+    const o = fromSource('train', '--spec', many, '--out', freshOut())
+    expectCleanFailure(o, 2, `training.validationSize is ${n}, but the training data has only ${n} examples`)
+    expect(o.peakBytes).toBeLessThan(300 * MB + 2 * 17 * MB)
+  }, 120_000)
+})
+
+describe('specs that cannot be built or would not fit are refused before anything is allocated', () => {
+  const layers = (...ls: Array<Record<string, unknown>>) => goodSpec({ layers: ls })
+
+  it('a layer too wide for one array (units 1e9, 2³¹, 1e8), with the count in the message', async () => {
+    await trainFails(spec('u1e9.json', layers({ type: 'dense', units: 1e9 }, { type: 'dense', units: 3 })), 2, 'the weights of layers[0], dense(16→1000000000) would hold 1.60e+10 values, more than the 4294967296 one array can hold')
+    await trainFails(spec('u2p31.json', layers({ type: 'dense', units: 2 ** 31 }, { type: 'dense', units: 3 })), 2, 'the weights of layers[0], dense(16→2147483648) would hold 3.44e+10 values')
+    await trainFails(spec('u1e8.json', layers({ type: 'dense', units: 1e8 }, { type: 'dense', units: 3 })), 2, 'the activations of layers[0], dense(16→100000000) for an evaluation batch of 1000 rows would hold 1.00e+11 values')
+  })
+
+  // 4.03e9 parameters with Adam: ~165 GiB estimated. Refused wherever half the memory is less.
+  it.skipIf(memoryLimit() > 165 * 2 ** 30)('a network whose training would not fit in memory, with the estimate', async () => {
+    await trainFails(
+      spec('memory.json', layers({ type: 'dense', units: 2e6 }, { type: 'relu' }, { type: 'dense', units: 2000 }, { type: 'dense', units: 3 })),
+      2,
+      /training this network needs an estimated 16\d\.\d GiB — 4\.03e\+9 parameters \(15\.0 GiB\) with the optimizer's 2 copies of them, .* more than the .* nn-ts plans to use; the largest layer is layers\[2\], dense\(2000000→2000\) with 4\.00e\+9 parameters/
+    )
+  })
+
+  it('a network with no dense layer', async () =>
+    trainFails(spec('no-dense.json', layers({ type: 'relu' }, { type: 'softmax' })), 2, 'the network has no dense layer, so it has no parameters to train'))
+
+  it('data.classes smaller (or larger) than the output width', async () => {
+    const withClasses = (classes: number) =>
+      goodSpec({ data: { type: 'idx', trainImages: 'train-images.idx', trainLabels: 'train-labels.idx', classes } })
+    await trainFails(spec('classes2.json', withClasses(2)), 2, 'data.classes is 2, but the network outputs 3 values (one per class)')
+    await trainFails(spec('classes5.json', withClasses(5)), 2, 'data.classes is 5, but the network outputs 3 values')
+  })
+
+  it('BatchNorm and a last training batch of one row: refused before training, with batch sizes that work', async () => {
+    writeSet('train49', 49)
+    const bn = (training: Record<string, unknown>) =>
+      goodSpec({
+        layers: [{ type: 'dense', units: 8 }, { type: 'batchNorm' }, { type: 'relu' }, { type: 'dense', units: 3 }],
+        training,
+        data: { type: 'idx', trainImages: 'train49-images.idx', trainLabels: 'train49-labels.idx' }
+      })
+    await trainFails(
+      spec('bn49.json', bn({ epochs: 1, batchSize: 8 })),
+      2,
+      '49 training examples in batches of 8 leave a last batch of one row (49 = 6 × 8 + 1); BatchNorm (layers[1], batchNorm(8))',
+      'expected a batch size such as 7 or 9, or one training example fewer (training.validationSize 1)'
+    )
+    // 49 − 8 validation rows = 41 = 5 × 8 + 1.
+    await trainFails(spec('bn41.json', bn({ epochs: 1, batchSize: 8, validationSize: 8 })), 2, '41 training examples in batches of 8', 'training.validationSize 9')
+    await trainFails(spec('bn1.json', bn({ epochs: 1, batchSize: 1 })), 2, 'training.batchSize is 1; BatchNorm')
+    // Without BatchNorm, a last batch of one row is fine.
+    const plain = await cli('train', '--spec', spec('plain49.json', goodSpec({ training: { epochs: 1, batchSize: 8 }, data: { type: 'idx', trainImages: 'train49-images.idx', trainLabels: 'train49-labels.idx' } })), '--out', freshOut(), '--no-pictures')
+    expect(plain.code, plain.stderr).toBe(0)
+  })
+
+  it('10⁶ layers, 20 000 layers, and nesting 100 deep: no call-stack overflow, a clear refusal', async () => {
+    const relus = (n: number) => JSON.stringify(goodSpec({ layers: [...Array.from({ length: n }, () => ({ type: 'relu' })), { type: 'dense', units: 3 }] }))
+    await trainFails(spec('million.json', relus(1e6)), 2, /the spec .*million\.json is 1[56]\.\d MiB, more than the 4\.0 MiB nn-ts reads for a spec/)
+    await trainFails(spec('twenty-thousand.json', relus(20_000)), 2, 'the network has more than 10000 layers (nested ones included)')
+    const deep = `{"input": 16, "layers": ${'['.repeat(100)}${']'.repeat(100)}}`
+    await trainFails(spec('deep.json', deep), 2, /deep\.json: not valid JSON at line 1, column \d+ \(in layers(\[0\])+\): objects and arrays nested deeper than 64 levels/)
+  })
+
+  it("a checkpoint whose stored spec has any of these is refused by eval, naming the checkpoint", async () => {
+    const read = await Node.readCheckpoint(checkpoint)()
+    if (E.isLeft(read)) throw new Error(read.left.message)
+    const stored = read.right.spec as Record<string, unknown>
+    const withSpec = async (name: string, s: unknown): Promise<string> => {
+      const w = await Node.writeCheckpoint(at(name), { ...read.right, spec: s })()
+      if (E.isLeft(w)) throw new Error(w.left.message)
+      return at(name)
+    }
+    const huge = await withSpec('huge.ckpt', { ...stored, layers: [{ type: 'dense', units: 1e9 }, { type: 'dense', units: 3 }] })
+    expectCleanFailure(await cli('eval', '--checkpoint', huge), 2, `${huge}: the weights of layers[0], dense(16→1000000000) would hold 1.60e+10 values`)
+    const flat = await withSpec('flat.ckpt', { ...stored, layers: [{ type: 'relu' }] })
+    expectCleanFailure(await cli('predict', '--checkpoint', flat, '--input', at('test-images.idx')), 2, `${flat}: the network has no dense layer`)
+    const deep = await withSpec('deep.ckpt', { ...stored, layers: [...Array.from({ length: 20_000 }, () => ({ type: 'relu' })), { type: 'dense', units: 3 }] })
+    expectCleanFailure(await cli('eval', '--checkpoint', deep), 2, `${deep}: the network has more than 10000 layers`)
+  })
+})
+
+describe('inputs that were accepted but wrong', () => {
+  it('a duplicate key in a spec is refused with its path and position', async () => {
+    const text = JSON.stringify(goodSpec(), null, 2)
+    const rootDup = text.replace('"input": 16,', '"input": 16,\n  "input": 17,')
+    await trainFails(spec('dup-root.json', rootDup), 2, 'dup-root.json: input: duplicate key at line 4, column 3: each key may appear once in a spec')
+    const nestedDup = JSON.stringify(goodSpec()).replace('{"type":"relu"}', '{"type":"relu","type":"sigmoid"}')
+    await trainFails(spec('dup-nested.json', nestedDup), 2, `dup-nested.json: layers[1].type: duplicate key at line 1, column ${nestedDup.indexOf('"type":"sigmoid"') + 1}`)
+  })
+
+  it('a spec with a byte-order mark is read like one without', async () => {
+    const o = await cli('train', '--spec', spec('bom.json', `\uFEFF${JSON.stringify(goodSpec({ training: { epochs: 1, batchSize: 8, seed: 1 } }))}`), '--out', freshOut(), '--no-pictures')
+    expect(o.code, o.stderr).toBe(0)
+  })
+
+  it('NaN or Infinity read from a checkpoint is refused by eval, predict and --resume, with the path and index', async () => {
+    const read = await Node.readCheckpoint(checkpoint)()
+    if (E.isLeft(read)) throw new Error(read.left.message)
+    const c = read.right
+    const params = c.state.params as ReadonlyArray<Record<string, Tensor.Tensor>>
+    const first = params[0] as Record<string, Tensor.Tensor>
+    const W = first['W'] as Tensor.Tensor
+    const data = W.data.slice()
+    data[11] = Number.NaN
+    const nanFile = at('nan.ckpt')
+    const written = await Node.writeCheckpoint(nanFile, { ...c, state: { ...c.state, params: [{ ...first, W: Tensor.fromData(W.shape, data) }, ...params.slice(1)] } })()
+    if (E.isLeft(written)) throw new Error(written.left.message)
+    const where = 'params[0].W holds NaN at index 11 (row 1, column 3 of [16, 8])'
+    expectCleanFailure(await cli('eval', '--checkpoint', nanFile), 2, `${nanFile}: ${where}`, 'expected finite values')
+    expectCleanFailure(await cli('predict', '--checkpoint', nanFile, '--input', at('test-images.idx')), 2, `${nanFile}: ${where}`)
+    const out = freshOut()
+    const resumed = await cli('train', '--spec', at('good.spec.json'), '--resume', nanFile, '--out', out, '--no-pictures')
+    expectCleanFailure(resumed, 2, `${nanFile}: ${where}`)
+    expect(resumed.stderr).not.toMatch(/training stopped/)
+  })
+
+  it('control characters in paths and names are escaped in messages, never printed raw', async () => {
+    const evil = at('evil\u001b[2J\nname.json')
+    const o = await cli('train', '--spec', evil, '--out', freshOut())
+    expectCleanFailure(o, 2, 'evil\\x1b[2J\\nname.json', 'no such file')
+    expect(o.stderr.trimEnd()).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
+    expect(o.stderr.trimEnd().split('\n')).toHaveLength(1)
+    const command = await cli('tr\u001b]0;owned\u0007ain')
+    expect(command.code).toBe(2)
+    expect(command.stderr).not.toMatch(/[\u001b\u0007]/)
+    expect(command.stderr).toContain('\\x1b]0;owned\\x07')
+  })
 })
 
 describe('training that diverges', () => {

@@ -169,7 +169,15 @@ const readGzipIdx = (path: string, file: RegularFile, prefix: Uint8Array, expect
     E.mapLeft(gzipError),
     E.chain((head) => decodeIdxHeader(head, path, expect, DECOMPRESSED))
   )
-  if (E.isLeft(header)) return header
+  if (E.isLeft(header)) {
+    // Too short for an IDX header: if the gzip stream itself is broken (truncated, corrupt), that
+    // is the problem to report. The prefix is the whole file when it is small enough to check.
+    if (prefix.length === file.size) {
+      const whole = gunzipBounded(prefix, IDX_MAX_HEADER_BYTES)
+      if (E.isLeft(whole) && whole.left._tag !== 'tooLarge') return E.left(gzipError(whole.left))
+    }
+    return header
+  }
   const h = header.right
   const tooLarge = tooLargeFor(h, limit)
   if (tooLarge !== undefined) return E.left(dataError(path, tooLarge))

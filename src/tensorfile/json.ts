@@ -1,9 +1,9 @@
 /**
- * A strict JSON parser for tensor-file headers. `JSON.parse` is not enough there: it silently keeps the
+ * A strict JSON parser, written for tensor-file headers and used for network specs too. `JSON.parse` is not enough there: it silently keeps the
  * last of two equal keys (so one file could mean two things to two readers), it reorders integer-like
  * keys (`"10"` before `"a"`), and its errors say nothing about where. This parser keeps object entries
  * in file order, refuses duplicate keys, strings that are not well-formed Unicode and nesting deeper
- * than a limit, and reports the position of every failure. It never throws.
+ * than a limit, and reports the position (and the JSON path) of every failure. It never throws.
  *
  * @since 0.2.0
  * @internal
@@ -18,10 +18,14 @@ export interface JsonObject {
 /** A parsed JSON value; objects keep their key order. @internal */
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | JsonObject
 
-/** Why parsing stopped, and where (a UTF-16 index into the text). @internal */
+/**
+ * Why parsing stopped, and where: `at` is a UTF-16 index into the text, `path` the keys and indices
+ * from the root to the value being parsed (for a duplicate key, to that key). @internal
+ */
 export interface JsonFailure {
   readonly at: number
   readonly reason: string
+  readonly path: ReadonlyArray<string | number>
 }
 
 /** Whether a parsed value is an object (not an array, not null). @internal */
@@ -33,7 +37,7 @@ export const notWellFormed = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uD
 /** A character for an error message: printable ones quoted, others by code point. */
 const showChar = (text: string, at: number): string => {
   const c = text.codePointAt(at)
-  if (c === undefined) return 'the end of the header'
+  if (c === undefined) return 'the end of the text'
   return c >= 0x20 && c < 0x7f ? `'${String.fromCodePoint(c)}'` : `U+${c.toString(16).toUpperCase().padStart(4, '0')}`
 }
 
@@ -58,8 +62,10 @@ export const parseJson = (text: string, maxDepth: number): E.Either<JsonFailure,
   // The cursor and the first failure are local to this call; `undefined` means "failed, see `failure`".
   let i = 0
   let failure: JsonFailure | undefined
-  const fail = (reason: string, at = i): undefined => {
-    failure ??= { at, reason }
+  // Keys and indices from the root to the value being parsed; its length is bounded by maxDepth.
+  const path: Array<string | number> = []
+  const fail = (reason: string, at = i, where: ReadonlyArray<string | number> = path): undefined => {
+    failure ??= { at, reason, path: [...where] }
     return undefined
   }
   // A sticky expression per call: its `lastIndex` is state, so it is not shared between calls.
@@ -149,12 +155,14 @@ export const parseJson = (text: string, maxDepth: number): E.Either<JsonFailure,
       if (text[i] !== '"') return fail(`unexpected ${showChar(text, i)}, expected a string key`)
       const key = string()
       if (key === undefined) return undefined
-      if (seen.has(key)) return fail(`duplicate key ${JSON.stringify(key)} (each key may appear once)`, keyAt)
+      if (seen.has(key)) return fail(`duplicate key ${JSON.stringify(key)} (each key may appear once)`, keyAt, [...path, key])
       seen.add(key)
       skipWhitespace()
       if (text[i] !== ':') return fail(`unexpected ${showChar(text, i)}, expected ':' after the key ${JSON.stringify(key)}`)
       i++
+      path.push(key)
       const v = value(depth)
+      path.pop()
       if (v === undefined) return undefined
       entries.push([key, v])
       skipWhitespace()
@@ -176,7 +184,9 @@ export const parseJson = (text: string, maxDepth: number): E.Either<JsonFailure,
       return items
     }
     for (;;) {
+      path.push(items.length)
       const v = value(depth)
+      path.pop()
       if (v === undefined) return undefined
       items.push(v)
       skipWhitespace()
@@ -193,5 +203,17 @@ export const parseJson = (text: string, maxDepth: number): E.Either<JsonFailure,
     skipWhitespace()
     if (i < text.length) fail(`unexpected ${showChar(text, i)} after the end of the JSON value`)
   }
-  return failure === undefined && root !== undefined ? E.right(root) : E.left(failure ?? { at: i, reason: 'invalid JSON' })
+  return failure === undefined && root !== undefined ? E.right(root) : E.left(failure ?? { at: i, reason: 'invalid JSON', path: [] })
+}
+
+/**
+ * A parsed value as plain JavaScript data, as `JSON.parse` would give it: objects become plain
+ * objects with their keys defined as own data properties (so a key `"__proto__"` is a key, never the
+ * prototype). Recursive, so only for values `parseJson` returned: their depth is bounded.
+ * @internal
+ */
+export const toPlain = (v: Json): unknown => {
+  if (Array.isArray(v)) return v.map(toPlain)
+  if (isJsonObject(v)) return Object.fromEntries(v.entries.map(([k, x]) => [k, toPlain(x)]))
+  return v
 }
