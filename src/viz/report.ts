@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
@@ -74,15 +74,23 @@ export const reportFiles = ['learning-curves.svg', 'learning-curves.png', 'confu
 
 const toError = E.toError
 
-/** Writes next to the target and renames, so a reader never sees half a file. */
+/**
+ * Writes next to the target and renames, so a reader never sees half a file; on any failure (a full
+ * disk half-way, a folder in the way of the rename) the temporary file is removed, not left truncated.
+ */
 const writeAtomically =
   (dir: string) =>
   ([name, contents]: readonly [string, string | Uint8Array]): TE.TaskEither<Error, string> => {
     const path = join(dir, name)
     const tmp = `${path}.${process.pid}.tmp`
     return TE.tryCatch(async () => {
-      await writeFile(tmp, contents)
-      await rename(tmp, path)
+      try {
+        await writeFile(tmp, contents)
+        await rename(tmp, path)
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined)
+        throw e
+      }
       return path
     }, toError)
   }
