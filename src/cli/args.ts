@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { parseArgs } from 'node:util'
 import { type CliError, usage } from './errors.ts'
+import { CHECKPOINT_NAME, NAN_STOP_NAME, resumeHelp } from './resume.ts'
 
 type Flag = { readonly type: 'string' | 'boolean'; readonly value?: string; readonly help: string }
 
@@ -16,6 +17,8 @@ interface Command {
   readonly flags: Readonly<Record<string, Flag>>
   /** Flags that must be given. */
   readonly required: ReadonlyArray<string>
+  /** More help, printed after the flags. */
+  readonly notes?: string
 }
 
 const json: Flag = { type: 'boolean', help: 'print one JSON object as the last line of stdout (messages go to stderr)' }
@@ -25,16 +28,26 @@ const help: Flag = { type: 'boolean', help: 'show this help' }
 export const commands = {
   train: {
     summary: 'train a network described by a JSON spec',
-    usage: 'nn-ts train --spec FILE [--resume CKPT] [--out DIR] [--no-pictures] [--json]',
+    usage: 'nn-ts train --spec FILE [--resume CKPT] [--out DIR] [--checkpoint-every N] [--no-pictures] [--json]',
     flags: {
       spec: { type: 'string', value: 'FILE', help: 'the network spec (JSON), e.g. examples/seed.spec.json' },
-      resume: { type: 'string', value: 'CKPT', help: 'continue from a checkpoint written by an earlier run of the same spec' },
-      out: { type: 'string', value: 'DIR', help: 'where checkpoint.json and the pictures go (default out/<spec name>)' },
+      resume: { type: 'string', value: 'CKPT', help: 'continue from a checkpoint written by an earlier run (at any step), to the spec\'s epochs' },
+      out: { type: 'string', value: 'DIR', help: `where ${CHECKPOINT_NAME} and the pictures go (default out/<spec name>)` },
+      'checkpoint-every': { type: 'string', value: 'N', help: 'also write the checkpoint every N steps (default: after every epoch only)' },
       'no-pictures': { type: 'boolean', help: 'skip the learning curves, confusion matrix and misclassified digits' },
       json,
       help
     },
-    required: ['spec']
+    required: ['spec'],
+    notes: [
+      `The checkpoint (${CHECKPOINT_NAME}) is written atomically after every epoch, every N steps with`,
+      '--checkpoint-every, and at the end: a crash leaves the previous one whole. A NaN/Infinity stop saves',
+      `the last good state to ${NAN_STOP_NAME} and leaves ${CHECKPOINT_NAME} as it was. SIGINT/SIGTERM:`,
+      'the current step finishes, the checkpoint is written and the command to resume is printed (a second',
+      'signal quits at once).',
+      '',
+      resumeHelp()
+    ].join('\n')
   },
   eval: {
     summary: 'test loss and accuracy of a checkpoint',
@@ -67,7 +80,7 @@ export type CommandName = keyof typeof commands
 const names = Object.keys(commands) as CommandName[]
 
 /** @internal */
-export const exitCodesHelp = 'exit codes: 0 ok, 2 bad usage or bad input (spec, flags, data, checkpoint), 3 training stopped on NaN/Infinity, 1 internal error'
+export const exitCodesHelp = 'exit codes: 0 ok, 2 bad usage or bad input (spec, flags, data, checkpoint), 3 training stopped on NaN/Infinity, 130/143 stopped by SIGINT/SIGTERM (checkpoint saved), 1 internal error'
 
 /** The help of one command. @internal */
 export const commandHelp = (name: CommandName): string => {
@@ -76,7 +89,7 @@ export const commandHelp = (name: CommandName): string => {
     const left = `--${flag}${f.value === undefined ? '' : ` ${f.value}`}`
     return `  ${left.padEnd(20)} ${f.help}`
   })
-  return [`nn-ts ${name}: ${c.summary}`, '', `usage: ${c.usage}`, '', ...flags, '', exitCodesHelp, ''].join('\n')
+  return [`nn-ts ${name}: ${c.summary}`, '', `usage: ${c.usage}`, '', ...flags, '', ...(c.notes === undefined ? [] : [c.notes, '']), exitCodesHelp, ''].join('\n')
 }
 
 /** The help of the whole CLI. @internal */
@@ -98,6 +111,32 @@ export type Parsed =
   | { readonly command: 'help'; readonly text: string }
   | { readonly command: CommandName; readonly flags: Readonly<Record<string, string | boolean | undefined>>; readonly json: boolean }
 
+/**
+ * Edits (insert, delete, replace, swap two neighbours) from `a` to `b`: the optimal string alignment
+ * distance, so a transposition such as `trian` → `train` counts as one typo.
+ */
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const at = (i: number, j: number): number => (d[i] as number[])[j] as number
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
+      ;(d[i] as number[])[j] = best
+    }
+  }
+  return at(a.length, b.length)
+}
+
+/** ` (did you mean 'train'?)` when one known word is within two typos of `word` (and closer than any other). */
+const didYouMean = (word: string, known: ReadonlyArray<string>): string => {
+  // Long inputs are not typos of short words, and the table would be large: compare only plausible lengths.
+  const scored = known.filter((k) => Math.abs(k.length - word.length) <= 2).map((k) => ({ k, d: editDistance(word.toLowerCase(), k) }))
+  const best = scored.reduce<{ k: string; d: number } | undefined>((m, x) => (m === undefined || x.d < m.d ? x : m), undefined)
+  return best !== undefined && best.d <= 2 && best.d < word.length && scored.filter((x) => x.d === best.d).length === 1 ? ` (did you mean '${best.k}'?)` : ''
+}
+
 const flagList = (name: CommandName): string => Object.keys(commands[name].flags).map((f) => `--${f}`).join(', ')
 
 /** Node's parse errors, reworded to name the flag and what the command takes. */
@@ -107,7 +146,7 @@ const reword = (name: CommandName, e: unknown): string => {
   const flag = /'(-{1,2}[^' ]+)/.exec(text)?.[1]
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown flag ${flag ?? ''} for \`nn-ts ${name}\`; expected one of ${flagList(name)}`
+      return `unknown flag ${flag ?? ''} for \`nn-ts ${name}\`${didYouMean(flag ?? '', Object.keys(commands[name].flags).map((f) => `--${f}`))}; expected one of ${flagList(name)}`
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return flag !== undefined && text.includes('argument missing')
         ? `${flag} needs a value (${commandHelpLine(name, flag)})`
@@ -133,7 +172,7 @@ export const parse = (argv: ReadonlyArray<string>): E.Either<CliError, Parsed> =
   const [first, ...rest] = argv
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') return E.right({ command: 'help', text: mainHelp() })
   if (!(names as ReadonlyArray<string>).includes(first)) {
-    const what = first.startsWith('-') ? `expected a command before flags, found ${first}` : `unknown command '${first}'`
+    const what = first.startsWith('-') ? `expected a command before flags, found ${first}` : `unknown command '${first}'${didYouMean(first, names)}`
     return E.left(usage(`${what}; expected one of ${names.join(', ')} (see \`nn-ts --help\`)`))
   }
   const name = first as CommandName

@@ -9,10 +9,12 @@
  * - `usage`: a command or flag the CLI does not know, a missing or malformed flag value (exit 2);
  * - `input`: a spec, data file or checkpoint that cannot be read or is wrong (exit 2);
  * - `nonFinite`: training produced NaN or ±Infinity; the last good state was saved (exit 3);
+ * - `interrupted`: SIGINT or SIGTERM stopped training after a resumable checkpoint was saved (exit
+ *   128 + the signal's number: 130 for SIGINT, 143 for SIGTERM, in `exitCode`);
  * - `internal`: anything else, i.e. a bug in nn-ts (exit 1).
  * @internal
  */
-export type CliErrorKind = 'usage' | 'input' | 'nonFinite' | 'internal'
+export type CliErrorKind = 'usage' | 'input' | 'nonFinite' | 'interrupted' | 'internal'
 
 /** @internal */
 export interface CliError {
@@ -20,10 +22,12 @@ export interface CliError {
   readonly message: string
   /** Extra fields for `--json` output (e.g. the step and place of a non-finite value). */
   readonly details?: Readonly<Record<string, unknown>>
+  /** The exit code when it is not the kind's (`exitCodes`): 143 for an `interrupted` by SIGTERM. */
+  readonly exitCode?: number
 }
 
 /** @internal */
-export const exitCodes: Readonly<Record<CliErrorKind, number>> = { usage: 2, input: 2, nonFinite: 3, internal: 1 }
+export const exitCodes: Readonly<Record<CliErrorKind, number>> = { usage: 2, input: 2, nonFinite: 3, interrupted: 130, internal: 1 }
 
 /** @internal */
 export const usage = (message: string): CliError => ({ kind: 'usage', message })

@@ -8,9 +8,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { type Parsed, parse } from './args.ts'
 import { type Io, type Summary, evalCommand, predictCommand, train } from './commands.ts'
+import { printableMessage } from '../io/printable.ts'
 import { type CliError, exitCodes } from './errors.ts'
 
-export type { Io } from './commands.ts'
+export type { Io, Signals, StopSignal } from './commands.ts'
 
 const commandOf = (p: Exclude<Parsed, { command: 'help' }>, io: Io) => {
   switch (p.command) {
@@ -25,8 +26,10 @@ const commandOf = (p: Exclude<Parsed, { command: 'help' }>, io: Io) => {
 
 /** Prints a failure: the message on stderr and, with `--json`, an `{ ok: false, … }` object on stdout. */
 const report = (e: CliError, json: boolean, io: Io): number => {
-  const code = exitCodes[e.kind]
-  io.stderr(`nn-ts: ${e.message}\n`)
+  const code = e.exitCode ?? exitCodes[e.kind]
+  // Parts of a message that echo input were made printable where they were written; this catches any
+  // control character that slipped through, so no message can drive the terminal.
+  io.stderr(`nn-ts: ${printableMessage(e.message)}\n`)
   if (json) io.stdout(`${JSON.stringify({ ok: false, exitCode: code, error: { kind: e.kind, message: e.message, ...e.details } })}\n`)
   return code
 }
@@ -36,7 +39,8 @@ const wantsJson = (argv: ReadonlyArray<string>): boolean => argv.includes('--jso
 
 /**
  * Runs the CLI on `argv` (the arguments after the script name) and returns the exit code: 0 ok,
- * 2 bad usage or input, 3 training stopped on a non-finite value, 1 a bug.
+ * 2 bad usage or input, 3 training stopped on a non-finite value, 130/143 training stopped by
+ * SIGINT/SIGTERM (after saving a checkpoint), 1 a bug.
  * @internal
  */
 export const run = async (argv: ReadonlyArray<string>, io: Io): Promise<number> => {
