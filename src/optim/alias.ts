@@ -21,6 +21,7 @@ import { addDecayedWeights } from './weightDecay.ts'
  * @example
  * import { Optim } from 'nn-ts'
  * const rates: Optim.LearningRate[] = [1e-3, Optim.cosineDecay(1e-3, { steps: 1000 })]
+ * rates.map((r) => (typeof r === 'number' ? r : r(500))) // [0.001, 0.0005]: the schedule half-way
  */
 export type LearningRate = number | Schedule
 
@@ -28,8 +29,11 @@ export type LearningRate = number | Schedule
  * Plain gradient descent: `W ← W − η∇`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.sgd(0.1)
+ * const params = { w: Tensor.vector([1, 2], 'float64') }
+ * const [next] = Optim.updateAndApply(opt)({ w: Tensor.vector([1, -1], 'float64') }, params)(opt.init(params))
+ * next.w // [0.9, 2.1]: W − 0.1 ∇
  */
 export const sgd = (lr: LearningRate) => withFusedStep(chain(scaleByLearningRate(lr)), sgdStep(lr))
 
@@ -38,8 +42,14 @@ export const sgd = (lr: LearningRate) => withFusedStep(chain(scaleByLearningRate
  * rate is inside the velocity, so a schedule changes only new contributions.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.momentum(0.008, 0.9) // the handout's MLP(..., 0.008, momentum=0.9)
+ * const grads = { w: Tensor.vector([1], 'float64') }
+ * const p0 = { w: Tensor.vector([1], 'float64') }
+ * const [p1, s1] = Optim.updateAndApply(opt)(grads, p0)(opt.init(p0))
+ * const [p2] = Optim.updateAndApply(opt)(grads, p1)(s1)
+ * p1.w // [0.992]: v = −0.008
+ * p2.w // [≈ 0.9768]: v = 0.9 · (−0.008) − 0.008 = −0.0152
  */
 export const momentum = (lr: LearningRate, beta: number) => withFusedStep(chain(scaleByLearningRate(lr), trace(beta)), momentumStep(lr, beta, false))
 
@@ -48,8 +58,14 @@ export const momentum = (lr: LearningRate, beta: number) => withFusedStep(chain(
  * `v ← m·v + (1 − m)·∇; W ← W − η·v`. Equal to `momentum(η·(1 − m), m)` for a constant rate.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.emaMomentum(0.1, 0.9)
+ * const grads = { w: Tensor.vector([1], 'float64') }
+ * const p0 = { w: Tensor.vector([1], 'float64') }
+ * const [p1, s1] = Optim.updateAndApply(opt)(grads, p0)(opt.init(p0))
+ * const [p2] = Optim.updateAndApply(opt)(grads, p1)(s1)
+ * p1.w // [0.99]: v = 0.1 · 1, W − 0.1 v
+ * p2.w // [≈ 0.971]: v = 0.9 · 0.1 + 0.1 = 0.19
  */
 export const emaMomentum = (lr: LearningRate, m: number) => withFusedStep(chain(ema(m), scaleByLearningRate(lr)), emaMomentumStep(lr, m))
 
@@ -58,8 +74,11 @@ export const emaMomentum = (lr: LearningRate, m: number) => withFusedStep(chain(
  * look-ahead step, as PyTorch's `nesterov=True`).
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
- * const opt = Optim.nesterov(0.01, 0.9)
+ * import { Optim, Tensor } from 'nn-ts'
+ * const opt = Optim.nesterov(0.1, 0.9)
+ * const p0 = { w: Tensor.vector([1], 'float64') }
+ * const [p1] = Optim.updateAndApply(opt)({ w: Tensor.vector([1], 'float64') }, p0)(opt.init(p0))
+ * p1.w // [≈ 0.81]: v = −0.1, W + 0.9 v − 0.1 ∇
  */
 export const nesterov = (lr: LearningRate, beta: number) =>
   withFusedStep(chain(scaleByLearningRate(lr), trace(beta, { nesterov: true })), momentumStep(lr, beta, true))
@@ -68,9 +87,12 @@ export const nesterov = (lr: LearningRate, beta: number) =>
  * Adam (Kingma & Ba) with the paper's defaults `b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.adam(1e-3)
  * const tuned = Optim.adam(Optim.cosineDecay(1e-3, { steps: 4690 }), { b2: 0.99 })
+ * const p0 = { w: Tensor.vector([1, 2], 'float64') }
+ * const [p1] = Optim.updateAndApply(opt)({ w: Tensor.vector([5, -0.01], 'float64') }, p0)(opt.init(p0))
+ * p1.w // [≈ 0.999, ≈ 2.001]: the first step is ±lr whatever the gradient's size
  */
 export const adam = (lr: LearningRate, options: AdamOptions = {}) =>
   withFusedStep(chain(scaleByAdam(options), scaleByLearningRate(lr)), adamStep(lr, options))
@@ -80,8 +102,13 @@ export const adam = (lr: LearningRate, options: AdamOptions = {}) =>
  * leaves to decay (all by default).
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const o: Optim.AdamWOptions = { weightDecay: 1e-2, mask: (_path, leaf) => leaf.shape.length === 2 }
+ * const opt = Optim.adamw(1e-3, o)
+ * const p0 = { W: Tensor.fromRows([[1]], 'float64'), b: Tensor.vector([1], 'float64') }
+ * const zero = { W: Tensor.fromRows([[0]], 'float64'), b: Tensor.vector([0], 'float64') }
+ * const [p1] = Optim.updateAndApply(opt)(zero, p0)(opt.init(p0))
+ * p1 // { W: [[≈ 0.99999]], b: [1] }: only the matrix decays, by lr · 1e-2 · W
  */
 export type AdamWOptions = AdamOptions & { readonly weightDecay?: number; readonly mask?: Mask }
 
@@ -90,8 +117,11 @@ export type AdamWOptions = AdamOptions & { readonly weightDecay?: number; readon
  * the decay is not rescaled by Adam's denominators.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.adamw(1e-3, { weightDecay: 1e-2 })
+ * const p0 = { w: Tensor.vector([1], 'float64') }
+ * const [p1] = Optim.updateAndApply(opt)({ w: Tensor.vector([1], 'float64') }, p0)(opt.init(p0))
+ * p1.w // [≈ 0.99899]: Adam's first step −0.001, plus the decay −0.001 · 0.01 · 1
  */
 export const adamw = (lr: LearningRate, options: AdamWOptions = {}) => {
   const weightDecay = options.weightDecay ?? 1e-4
@@ -105,8 +135,11 @@ export const adamw = (lr: LearningRate, options: AdamWOptions = {}) => {
  * RMSProp (Hinton): `v ← decay·v + (1 − decay)·∇²; W ← W − η·∇ / (√v + eps)`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.rmsprop(1e-3, { decay: 0.9 })
+ * const p0 = { w: Tensor.vector([1], 'float64') }
+ * const [p1] = Optim.updateAndApply(opt)({ w: Tensor.vector([1], 'float64') }, p0)(opt.init(p0))
+ * p1.w // [≈ 0.996838]: v = 0.1 · 1², W − 0.001 · 1 / √0.1
  */
 export const rmsprop = (lr: LearningRate, options: { readonly decay?: number; readonly eps?: number } = {}) =>
   withFusedStep(chain(scaleByRms(options), scaleByLearningRate(lr)), rmsPropStep(lr, options))
