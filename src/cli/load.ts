@@ -136,7 +136,7 @@ const showCount = (n: number): string => (n < 1e6 ? String(n) : n.toExponential(
 /** The estimate in words, for the refusal. */
 const describeFootprint = (f: Footprint): string => {
   const moments = f.optimizerCopies === 0 ? 'no optimizer state' : `the optimizer's ${f.optimizerCopies === 1 ? 'copy' : `${f.optimizerCopies} copies`} of them`
-  return `${showCount(f.params)} parameters (${showBytes(4 * f.params)}) with ${moments}, the gradients, updates and next values of a training step, and ${showCount(f.activations)} activation values for batches of ${f.rows} rows`
+  return `${showCount(f.params)} parameters (${showBytes(4 * f.params)}) with ${moments}, a training step's gradients, updates and next values, the previous step's values, and ${showCount(f.activations)} activation values held at once for a batch`
 }
 
 /**
@@ -190,12 +190,21 @@ const decodeSpec = (json: unknown, name: string, what: string): E.Either<CliErro
   )
 }
 
+/**
+ * Spec text as the CLI takes it: parsed strictly (`parseSpecText`), decoded, and checked (`checkSpec`);
+ * `name` starts every message. Pure: the file is read by `loadSpec`. @internal
+ */
+export const decodeSpecText = (text: string, name: string): E.Either<CliError, Spec.Spec> =>
+  pipe(
+    parseSpecText(text, name),
+    E.chain((json) => decodeSpec(json, name, ''))
+  )
+
 /** A spec file, decoded and checked, with its data paths made absolute. @internal */
 export const loadSpec = (file: string): TE.TaskEither<CliError, Spec.Spec> =>
   pipe(
     readText(file, 'spec'),
-    TE.chainEitherK((text) => parseSpecText(text, file)),
-    TE.chainEitherK((json) => decodeSpec(json, file, '')),
+    TE.chainEitherK((text) => decodeSpecText(text, file)),
     TE.map((spec) => resolveData(spec, file))
   )
 
