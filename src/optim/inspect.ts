@@ -15,8 +15,9 @@ import type { OptState } from './Transform.ts'
  * A record inside a state (never a tensor).
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim } from 'nn-ts'
  * const r: Optim.StateRecord = { count: 3, learningRate: 0.1 }
+ * Optim.learningRate([r]) // 0.1
  */
 export type StateRecord = { readonly [key: string]: OptState }
 
@@ -33,7 +34,7 @@ const stopAt = (pred: (r: StateRecord) => boolean, anyLeaf: boolean): Tree.WalkO
  * @example
  * import { Optim, Tensor } from 'nn-ts'
  * const s = Optim.adam(1e-3).init({ w: Tensor.vector([1]) })
- * Optim.findRecord(s, (r) => 'mu' in r) // the Adam moments { count, mu, nu }
+ * Optim.findRecord(s, (r) => 'mu' in r) // { count: 0, mu: { w: [0] }, nu: { w: [0] } }: the Adam moments
  */
 export const findRecord = (state: unknown, pred: (r: StateRecord) => boolean): StateRecord | undefined =>
   Tree.leaves(state, stopAt(pred, true)).find((l) => Tree.isRecord(l.value))?.value as StateRecord | undefined
@@ -46,6 +47,8 @@ export const findRecord = (state: unknown, pred: (r: StateRecord) => boolean): S
  * import { Optim, Tensor } from 'nn-ts'
  * const s = Optim.sgd(0.1).init({ w: Tensor.vector([1]) })
  * const t = Optim.mapRecords(s, (r) => 'learningRate' in r, (r) => ({ ...r, learningRate: 0.01 }))
+ * Optim.learningRate(t) // 0.01
+ * Optim.learningRate(s) // 0.1: s is unchanged
  */
 export const mapRecords = <S extends OptState>(state: S, pred: (r: StateRecord) => boolean, f: (r: StateRecord) => StateRecord): S =>
   Tree.map<unknown, unknown>(state, (node) => (Tree.isRecord(node) ? f(node as StateRecord) : node), stopAt(pred, false)) as S
@@ -77,8 +80,8 @@ export const whyNotPlain = (state: unknown): string | undefined => {
  * @category destructors
  * @example
  * import { Optim, Tensor } from 'nn-ts'
- * Optim.structure(Optim.sgd(0.1).init({ w: Tensor.vector([1, 2]) }))
- * // '[{"count":"number","learningRate":"number"}]'
+ * Optim.structure(Optim.sgd(0.1).init({ w: Tensor.vector([1, 2]) })) // '[{"count":"number","learningRate":"number"}]'
+ * Optim.structure(Optim.adam(0.1).init({ w: Tensor.vector([1, 2]) })) // '[{"count":"number","mu":{"w":"float32[2]"},"nu":{"w":"float32[2]"}},{"count":"number","learningRate":"number"}]'
  */
 export const structure = (state: OptState): string =>
   JSON.stringify(Tree.map(state, (leaf) => (Tree.isTensor(leaf) ? `${leaf.dtype}${showShape(leaf.shape)}` : 'number')))

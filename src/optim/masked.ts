@@ -18,8 +18,9 @@ import { type AnyTransformation, type GradientTransformation, type OptState, typ
  * A tree of booleans shaped like the params; a boolean in place of a subtree covers all of it.
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const weightsOnly: Optim.MaskTree = [{ W: true, b: false }, { W: true, b: false }]
+ * Optim.selects(weightsOnly)([1, 'b'], Tensor.vector([0])) // false
  */
 export type MaskTree = Tree.Tree<boolean>
 
@@ -28,9 +29,11 @@ export type MaskTree = Tree.Tree<boolean>
  * e.g. `[1, 'W']`) and the leaf itself.
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const matrices: Optim.Mask = (_path, leaf) => leaf.shape.length === 2
  * const biases: Optim.Mask = (path) => path[path.length - 1] === 'b'
+ * Optim.selects(matrices)([0, 'W'], Tensor.zeros([2, 3])) // true
+ * Optim.selects(biases)([0, 'W'], Tensor.zeros([2, 3])) // false
  */
 export type Mask = MaskTree | ((path: Tree.Path, leaf: Tensor) => boolean)
 
@@ -74,12 +77,16 @@ const updateAt = (where: string, updates: Tree.Tree, path: Tree.Path): Tensor =>
  * `partition` with `setToZero`.
  * @category combinators
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.chain(
  *   Optim.scaleByAdam(),
  *   Optim.masked((_path, leaf) => leaf.shape.length === 2, Optim.addDecayedWeights(1e-4)),
  *   Optim.scaleByLearningRate(1e-3)
  * )
+ * const decayOnly = Optim.masked((path) => path[0] === 'W', Optim.addDecayedWeights(0.5))
+ * const params = { W: Tensor.vector([2]), b: Tensor.vector([2]) }
+ * const zero = { W: Tensor.vector([0]), b: Tensor.vector([0]) }
+ * decayOnly.update(zero, params)(decayOnly.init(params))[0] // { W: [1], b: [0] }: 0.5 · W for W only
  */
 export const masked = <S extends OptState>(mask: Mask, inner: GradientTransformation<S>): GradientTransformation<S> => {
   const keep = selects(mask)
@@ -97,9 +104,12 @@ export const masked = <S extends OptState>(mask: Mask, inner: GradientTransforma
  * in a chain so nothing after it (weight decay, say) moves them again.
  * @category combinators
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * // Fine-tune: the first layer of a sequential stays as it is.
- * const opt = Optim.chain(Optim.adam(1e-3), Optim.freeze((path) => path[0] === 0))
+ * const opt = Optim.chain(Optim.sgd(0.1), Optim.freeze((path) => path[0] === 0))
+ * const params = [{ W: Tensor.vector([1]) }, { W: Tensor.vector([1]) }] as const
+ * const grads = [{ W: Tensor.vector([1]) }, { W: Tensor.vector([1]) }] as const
+ * Optim.updateAndApply(opt)(grads, params)(opt.init(params))[0] // [{ W: [1] }, { W: [0.9] }]
  */
 export const freeze = (mask: Mask) => masked(mask, setToZero())
 
@@ -107,9 +117,11 @@ export const freeze = (mask: Mask) => masked(mask, setToZero())
  * The record of the states of `R`, label by label.
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * type S = Optim.PartitionState<{ frozen: Optim.GradientTransformation<Optim.EmptyState> }>
  * const s: S = { frozen: [] }
+ * const opt = Optim.partition(() => 'frozen', { frozen: Optim.setToZero() })
+ * opt.init({ w: Tensor.vector([1]) }) // => s
  */
 export type PartitionState<R extends { readonly [label: string]: AnyTransformation }> = { readonly [K in keyof R]: StateOf<R[K]> }
 
@@ -119,11 +131,14 @@ export type PartitionState<R extends { readonly [label: string]: AnyTransformati
  * of the groups' states.
  * @category combinators
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.partition((path) => (path.at(-1) === 'b' ? 'biases' : 'weights'), {
  *   weights: Optim.adamw(1e-3, { weightDecay: 1e-2 }),
- *   biases: Optim.adam(1e-3)
+ *   biases: Optim.sgd(0.5)
  * })
+ * const params = { W: Tensor.vector([1], 'float64'), b: Tensor.vector([1], 'float64') }
+ * const grads = { W: Tensor.vector([1], 'float64'), b: Tensor.vector([1], 'float64') }
+ * Optim.updateAndApply(opt)(grads, params)(opt.init(params))[0] // { W: [≈ 0.99899], b: [0.5] }
  */
 export const partition = <R extends { readonly [label: string]: AnyTransformation }>(
   labelOf: (path: Tree.Path, leaf: Tensor) => keyof R & string,
