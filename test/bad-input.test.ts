@@ -527,7 +527,12 @@ describe('inputs that were accepted but wrong', () => {
     const command = await cli('tr\u001b]0;owned\u0007ain')
     expect(command.code).toBe(2)
     expect(command.stderr).not.toMatch(/[\u001b\u0007]/)
-    expect(command.stderr).toContain('\\x1b]0;owned\\x07')
+    expect(command.stderr).toContain("unknown command \"tr\\x1b]0;owned\\x07ain\"")
+    const flag = await cli('train', '--sp\u001b[31mec', 'x.json')
+    expectCleanFailure(flag, 2, 'unknown flag "--sp\\x1b[31mec" for `nn-ts train`')
+    expect(flag.stderr).not.toMatch(/\u001b/)
+    const positional = await cli('eval', 'a\rb')
+    expectCleanFailure(positional, 2, 'unexpected argument "a\\rb" for `nn-ts eval`')
   })
 })
 

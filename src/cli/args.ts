@@ -6,6 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { parseArgs } from 'node:util'
+import { printable } from '../io/printable.ts'
 import { type CliError, usage } from './errors.ts'
 import { CHECKPOINT_NAME, NAN_STOP_NAME, resumeHelp } from './resume.ts'
 
@@ -139,22 +140,26 @@ const didYouMean = (word: string, known: ReadonlyArray<string>): string => {
 
 const flagList = (name: CommandName): string => Object.keys(commands[name].flags).map((f) => `--${f}`).join(', ')
 
-/** Node's parse errors, reworded to name the flag and what the command takes. */
+/** A word from the command line in quotes, or as an escaped string when it holds control characters. */
+const quoted = (word: string): string => (printable(word) === word ? `'${word}'` : printable(word))
+
+/** Node's parse errors, reworded to name the flag and what the command takes; what the user typed is echoed printable. */
 const reword = (name: CommandName, e: unknown): string => {
   const text = e instanceof Error ? e.message : String(e)
   const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : ''
-  const flag = /'(-{1,2}[^' ]+)/.exec(text)?.[1]
+  const typed = /'(-{1,2}[^' ]+)/.exec(text)?.[1]
+  const flag = typed === undefined ? undefined : printable(typed)
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown flag ${flag ?? ''} for \`nn-ts ${name}\`${didYouMean(flag ?? '', Object.keys(commands[name].flags).map((f) => `--${f}`))}; expected one of ${flagList(name)}`
+      return `unknown flag ${flag ?? ''} for \`nn-ts ${name}\`${didYouMean(typed ?? '', Object.keys(commands[name].flags).map((f) => `--${f}`))}; expected one of ${flagList(name)}`
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return flag !== undefined && text.includes('argument missing')
         ? `${flag} needs a value (${commandHelpLine(name, flag)})`
-        : `${text.replace(/\.$/, '')} (see \`nn-ts ${name} --help\`)`
+        : `${printable(text.replace(/\.$/, ''))} (see \`nn-ts ${name} --help\`)`
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument ${/'([^']*)'/.exec(text)?.[0] ?? ''} for \`nn-ts ${name}\`: it takes only flags (${flagList(name)})`
+      return `unexpected argument ${quoted(/'([^']*)'/.exec(text)?.[1] ?? '')} for \`nn-ts ${name}\`: it takes only flags (${flagList(name)})`
     default:
-      return `${text} (see \`nn-ts ${name} --help\`)`
+      return `${printable(text)} (see \`nn-ts ${name} --help\`)`
   }
 }
 
@@ -172,7 +177,7 @@ export const parse = (argv: ReadonlyArray<string>): E.Either<CliError, Parsed> =
   const [first, ...rest] = argv
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') return E.right({ command: 'help', text: mainHelp() })
   if (!(names as ReadonlyArray<string>).includes(first)) {
-    const what = first.startsWith('-') ? `expected a command before flags, found ${first}` : `unknown command '${first}'${didYouMean(first, names)}`
+    const what = first.startsWith('-') ? `expected a command before flags, found ${printable(first)}` : `unknown command ${quoted(first)}${didYouMean(first, names)}`
     return E.left(usage(`${what}; expected one of ${names.join(', ')} (see \`nn-ts --help\`)`))
   }
   const name = first as CommandName
