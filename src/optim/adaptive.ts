@@ -25,8 +25,11 @@ export type AdamState = { readonly count: number; readonly mu: Tree.Tree; readon
  * (`epsRoot` is added under the root, 0 by default).
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const slow: Optim.AdamOptions = { b1: 0.9, b2: 0.9999 }
+ * const p = { w: Tensor.vector([1], 'float64') }
+ * const [u] = Optim.scaleByAdam(slow).update({ w: Tensor.vector([5], 'float64') }, p)(Optim.scaleByAdam(slow).init(p))
+ * u.w // [≈ 1.0000]: the first direction is g / (|g| + eps), whatever b1 and b2
  */
 export type AdamOptions = { readonly b1?: number; readonly b2?: number; readonly eps?: number; readonly epsRoot?: number }
 
@@ -36,8 +39,11 @@ export type AdamOptions = { readonly b1?: number; readonly b2?: number; readonly
  * Follow it with `scaleByLearningRate` (see `adam`). On the first step `u ≈ sign(g)`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const adam = Optim.chain(Optim.scaleByAdam({ b2: 0.99 }), Optim.scaleByLearningRate(1e-3))
+ * const p = { w: Tensor.vector([1, 1], 'float64') }
+ * const [u] = adam.update({ w: Tensor.vector([5, -0.01], 'float64') }, p)(adam.init(p))
+ * u.w // [≈ -0.001, ≈ 0.001]: the step is the learning rate, the sign the gradient's
  */
 export const scaleByAdam = (options: AdamOptions = {}): GradientTransformation<AdamState> => {
   const { b1, k1, b2, k2, eps, epsRoot } = adamHyperParameters(options)
@@ -95,8 +101,11 @@ export type RmsState = { readonly nu: Tree.Tree }
  * correction, so the first steps are larger than later ones (`1/√(1−decay)` times `g/|g|`).
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const rms = Optim.chain(Optim.scaleByRms({ decay: 0.99 }), Optim.scaleByLearningRate(1e-3))
+ * const p = { w: Tensor.vector([1], 'float64') }
+ * const [u] = rms.update({ w: Tensor.vector([2], 'float64') }, p)(rms.init(p))
+ * u.w // [≈ -0.01]: the first step is 1/√(1 − 0.99) = 10 times the learning rate
  */
 export const scaleByRms = (options: { readonly decay?: number; readonly eps?: number } = {}): GradientTransformation<RmsState> => {
   const { decay, eps, keep } = rmsHyperParameters(options)

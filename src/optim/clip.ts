@@ -23,8 +23,10 @@ export const globalNorm = (tree: Tree.Tree): number => Math.sqrt(Tree.reduce(tre
  * them through untouched (no copy) otherwise.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.chain(Optim.clipByGlobalNorm(1), Optim.sgd(0.1))
+ * const p = { w: Tensor.vector([0, 0], 'float64') }
+ * opt.update({ w: Tensor.vector([3, 4], 'float64') }, p)(opt.init(p))[0] // { w: [≈ -0.06, ≈ -0.08] }: [3, 4] scaled to norm 1, times −0.1
  */
 export const clipByGlobalNorm = (maxNorm: number): GradientTransformation<EmptyState> => {
   assertFinite('clipByGlobalNorm', 'maxNorm', maxNorm)

@@ -16,8 +16,9 @@ import { assertFinite } from './internal.ts'
  * `count` updates done so far; `learningRate` is the rate the *next* update applies.
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const fresh: Optim.LearningRateState = { count: 0, learningRate: 0.1 }
+ * Optim.sgd(0.1).init({ w: Tensor.vector([1]) }) // => [fresh]
  */
 export type LearningRateState = { readonly count: number; readonly learningRate: number }
 
@@ -34,9 +35,12 @@ const checkedRate = (lr: number, step: number): number => {
  * this step and the next is `schedule(count + 1)`, so the state always reads `schedule(count)`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const sgd = Optim.scaleByLearningRate(0.1)
+ * const p = { w: Tensor.vector([1], 'float64') }
+ * sgd.update({ w: Tensor.vector([2], 'float64') }, p)(sgd.init(p))[0] // { w: [-0.2] }: −lr · g
  * const decayed = Optim.scaleByLearningRate(Optim.exponentialDecay(0.1, { rate: 0.99 }))
+ * decayed.update(p, p)(decayed.init(p))[1] // { count: 1, learningRate: ≈ 0.099 }: the rate of the next step
  */
 export const scaleByLearningRate = (lr: number | Schedule): GradientTransformation<LearningRateState> => {
   const at: Schedule = typeof lr === 'number' ? () => lr : lr

@@ -31,9 +31,15 @@ export type TraceState = { readonly velocity: Tree.Tree }
  * this is classical (heavy-ball) momentum; see `momentum` and `nesterov` in the aliases.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * // HW1 §3.5.3: ∇W_k = β ∇W_{k−1} − η ∇Loss; W_k = W_{k−1} + ∇W_k
  * const hw1 = Optim.chain(Optim.scaleByLearningRate(0.008), Optim.trace(0.9))
+ * const p = { w: Tensor.vector([1], 'float64') }
+ * const g = { w: Tensor.vector([1], 'float64') }
+ * const [u1, s1] = hw1.update(g, p)(hw1.init(p))
+ * const [u2] = hw1.update(g, p)(s1)
+ * u1.w // [-0.008]
+ * u2.w // [≈ -0.0152]: 0.9 · (−0.008) − 0.008
  */
 export const trace = (decay: number, options: { readonly nesterov?: boolean } = {}): GradientTransformation<TraceState> => {
   assertInRange('trace', 'decay', decay, 0, 1)
@@ -62,9 +68,12 @@ export type EmaState = { readonly count: number; readonly velocity: Tree.Tree }
  * correction for starting at zero); the MLP notes do not debias, so the default is `false`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * // MLP notes: velocity = m·velocity + (1 − m)·grad; W −= lr·velocity
  * const notes = Optim.chain(Optim.ema(0.9), Optim.scaleByLearningRate(0.1))
+ * const p = { w: Tensor.vector([1], 'float64') }
+ * const [u] = notes.update({ w: Tensor.vector([1], 'float64') }, p)(notes.init(p))
+ * u.w // [≈ -0.01]: velocity 0.1 (no debiasing), times −0.1
  */
 export const ema = (decay: number, options: { readonly debias?: boolean } = {}): GradientTransformation<EmaState> => {
   assertInRange('ema', 'decay', decay, 0, 1)

@@ -15,6 +15,7 @@ import { assertFinite, assertInRange } from './internal.ts'
  * @example
  * import type { Optim } from 'nn-ts'
  * const halving: Optim.Schedule = (step) => 0.1 / 2 ** step
+ * halving(3) // 0.0125
  */
 export type Schedule = (step: number) => number
 

@@ -15,9 +15,12 @@ import { assertFinite } from './internal.ts'
  * BatchNorm scales are often left undecayed).
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * // SGD with L2-style decay of the weight matrices only.
  * const opt = Optim.chain(Optim.addDecayedWeights(1e-4, (_p, leaf) => leaf.shape.length === 2), Optim.sgd(0.1))
+ * const params = { W: Tensor.fromRows([[1]], 'float64'), b: Tensor.vector([1], 'float64') }
+ * const zero = { W: Tensor.fromRows([[0]], 'float64'), b: Tensor.vector([0], 'float64') }
+ * Optim.updateAndApply(opt)(zero, params)(opt.init(params))[0] // { W: [[≈ 0.99999]], b: [1] }
  */
 export const addDecayedWeights = (weightDecay: number, mask?: Mask): GradientTransformation<EmptyState> => {
   assertFinite('addDecayedWeights', 'weightDecay', weightDecay)
