@@ -20,10 +20,14 @@
 import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it, vi } from 'vitest'
+import * as Data from '../src/data/index.ts'
+import * as Layers from '../src/layers/index.ts'
+import * as Loss from '../src/losses/Loss.ts'
 import * as Optim from '../src/optim/index.ts'
 import * as Random from '../src/random/Key.ts'
-import { type Kernels, reference as R } from '../src/tensor/kernels.ts'
+import { type Kernels, type StepResult, reference as R } from '../src/tensor/kernels.ts'
 import * as Tensor from '../src/tensor/Tensor.ts'
+import * as Train from '../src/train/index.ts'
 import * as Tree from '../src/tree/Tree.ts'
 import { wasm } from '../src/tensor/wasm/backend.ts'
 import { lawParameters } from './lawParameters.ts'
@@ -83,7 +87,8 @@ describe('fused optimizer kernels equal the composed kernels bit for bit, on eac
         }
         for (const [name, K] of BACKENDS) {
           const apply = (u: T): T => K.axpby(1, p, 1, u)
-          same(`${name} sgdStep`, K.sgdStep(p, g, eta), apply(K.scale(g, -eta)))
+          const sgd = K.sgdStep(p, g, eta)
+          same(`${name} sgdStep`, sgd.param, apply(K.scale(g, -eta)))
 
           const mom = K.momentumStep(p, g, m, eta, a, nesterov)
           const u = K.scale(g, -eta)
@@ -110,6 +115,15 @@ describe('fused optimizer kernels equal the composed kernels bit for bit, on eac
           const rms = K.rmsPropStep(p, g, v, a, 1 - a, 1e-8, eta)
           same(`${name} rmsPropStep nu`, rms.second as T, rmsNu)
           same(`${name} rmsPropStep param`, rms.param, apply(K.scale(K.adaptiveDirection(g, rmsNu, 1, 1, 0, 1e-8), -eta)))
+
+          // Each kernel's finiteness flag is exactly whether its gradient and its results are finite.
+          const flags: ReadonlyArray<readonly [string, StepResult]> = [
+            ['sgdStep', sgd], ['momentumStep', mom], ['emaMomentumStep', ema], ['adamStep', adam], ['adamStep (AdamW)', adamw], ['rmsPropStep', rms]
+          ]
+          for (const [what, r] of flags) {
+            const expected = [g, r.param, r.first, r.second].every((t) => t === undefined || Tensor.isFinite(t))
+            if (r.finite !== expected) throw new Error(`${name} ${what}: finite ${r.finite}, but the gradient and results ${expected ? 'are' : 'are not'} all finite`)
+          }
         }
       }),
       lawParameters(60)
@@ -236,6 +250,13 @@ const fusedEqualsComposed = (O: OptimModule, Tr: TreeModule, h: Hyper, sh: Shape
     // updateAndApply takes the fused path, and a copy with another update does not.
     const [viaUpdateAndApply] = O.updateAndApply(opt)(params, params)(state)
     expect(Tr.equals(viaUpdateAndApply, fused.step(params, params)(state)[0])).toBe(true)
+    // The checked step is the same step, and its flag says whether gradients, params and moments are finite.
+    const grads = treeOf(sh.widths, sh.seed + 7, sh.dtype, h.scheduled ? Number.POSITIVE_INFINITY : 1)
+    const [[checkedParams, finite], checkedState] = fused.stepChecked(grads, params)(state)
+    const [plainParams, plainState] = fused.step(grads, params)(state)
+    expect(Tr.equals(checkedParams, plainParams) && Tr.equals(checkedState, plainState)).toBe(true)
+    const tensors = [grads, checkedParams, checkedState].flatMap((t) => Tr.leaves(t as Tree.Tree<T | number>).map((l) => l.value))
+    expect(finite).toBe(tensors.every((v) => (typeof v === 'number' ? true : Tensor.isFinite(v))))
   }
 }
 
@@ -267,5 +288,55 @@ describe('each optimizer alias: fused.step equals update then applyUpdates, bit 
     const impostor: Optim.GradientTransformation<Optim.OptState> = { ...adam, init: plain.init, update: plain.update } as never
     const [next] = Optim.updateAndApply(impostor)(params, params)(plain.init(params))
     expect(Tensor.toArray(next.w)).toEqual([0.5, 1])
+  })
+})
+
+describe('trainStep with a fused step is trainStep with its chain: the same results, errors and states', () => {
+  it('finite or not: gradients, params or moments overflowing, a non-finite forward pass', () => {
+    // The fused step finds NaN and ±∞ in its own pass, and trainStep reads gradients, params and
+    // moments again only when it found some. Against the same optimizer stripped of its fused step
+    // (every check done as before), every step must give the same Either — the same error at the same
+    // place — and the same state, bit for bit. Scales push each check to fire: huge inputs with a huge
+    // loss scale overflow the gradients (xᵀ·dy) while the loss stays finite in float64, a huge rate
+    // overflows the params, huge gradients overflow Adam's and RMSProp's second moments (g² past
+    // float32) while the params stay finite, and inputs past float32 make the forward pass non-finite.
+    const scenario = fc.record({
+      seed,
+      inputScale: fc.constantFrom(1, 1e12, 1e20, 1e39),
+      lossScale: fc.constantFrom(1, 1e30),
+      lr: fc.constantFrom(1e-3, 1e30),
+      batchNorm: fc.boolean(),
+      steps: fc.integer({ min: 1, max: 3 })
+    })
+    fc.assert(
+      fc.property(scenario, ({ seed: s, inputScale, lossScale, lr, batchNorm, steps }) => {
+        const network: Layers.AnyLayer = batchNorm
+          ? Layers.sequential(Layers.dense(5, 6), Layers.batchNorm(6), Layers.relu(), Layers.dense(6, 3))
+          : Layers.sequential(Layers.dropout(0.2), Layers.dense(5, 6), Layers.relu(), Layers.dense(6, 3))
+        const loss = Loss.scaled(Loss.softmaxCrossEntropy, lossScale)
+        const x = Random.normal(Random.key(s), [4, 5], 0, inputScale)
+        // Not fromLabelled, which refuses inputs past float32 (as it should): here they are the point.
+        const batch = Data.unsafeFromLabelled(x, [0, 1, 2, 1], 3)
+        for (const [name, opt] of optimizers(Optim, { lr, scheduled: false, beta: 0.9, b1: 0.9, b2: 0.999, eps: 1e-8, epsRoot: 0, weightDecay: 1e-2, maskWeights: true })) {
+          const chainOnly: Optim.AnyTransformation = { init: opt.init, update: opt.update }
+          const fast = Train.trainStep(network, loss, opt)
+          const slow = Train.trainStep(network, loss, chainOnly)
+          let a = Train.initialState(network, opt, s)
+          let b = a
+          for (let t = 0; t < steps; t++) {
+            const [ra, na] = fast(batch)(a)
+            const [rb, nb] = slow(batch)(b)
+            expect(ra, `${name} step ${t}`).toEqual(rb)
+            if (!Tree.equals(na.params, nb.params) || !Tree.equals(na.optState, nb.optState) || !Tree.equals(na.layerState, nb.layerState)) {
+              throw new Error(`${name} step ${t}: states differ`)
+            }
+            expect(na.step).toBe(nb.step)
+            a = na
+            b = nb
+          }
+        }
+      }),
+      lawParameters(25)
+    )
   })
 })

@@ -74,6 +74,11 @@ export interface GradientTransformation<S extends OptState> {
 export interface FusedStep<S extends OptState> {
   readonly update: GradientTransformation<S>['update']
   readonly step: <T extends Tree.Tree>(grads: T, params: T) => State<S, T>
+  /**
+   * `step`, and `true` when every gradient and every new param and moment tensor is finite (found in
+   * the same pass; `false` means "not known": look), so a trainer need not read them again.
+   */
+  readonly stepChecked: <T extends Tree.Tree>(grads: T, params: T) => State<S, readonly [T, boolean]>
 }
 
 /**
@@ -238,6 +243,22 @@ export const updateAndApply =
     return (s) => {
       const [updates, next] = optimizer.update(grads, params)(s)
       return [applyUpdates(params, updates), next]
+    }
+  }
+
+/**
+ * `updateAndApply`, and `true` when the fused step found every gradient and every new param and
+ * moment tensor finite; `false` when it did not or there was no fused step (then nothing was checked).
+ * @internal
+ */
+export const updateAndApplyChecked =
+  <S extends OptState>(optimizer: GradientTransformation<S>) =>
+  <T extends Tree.Tree>(grads: T, params: T): State<S, readonly [T, boolean]> => {
+    const fused = optimizer.fused
+    if (fused !== undefined && fused.update === optimizer.update) return fused.stepChecked(grads, params)
+    return (s) => {
+      const [updates, next] = optimizer.update(grads, params)(s)
+      return [[applyUpdates(params, updates), false], next]
     }
   }
 

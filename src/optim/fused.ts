@@ -25,7 +25,8 @@ import type { EmaState, TraceState } from './momentum.ts'
 import type { Schedule } from './schedule.ts'
 import { type EmptyState, type GradientTransformation, type OptState, applyUpdates } from './Transform.ts'
 
-type Step<S extends OptState> = <T extends Tree.Tree>(grads: T, params: T) => State<S, T>
+/** A fused step: the new params, whether every gradient, new param and new moment was finite, the next state. */
+type Step<S extends OptState> = <T extends Tree.Tree>(grads: T, params: T) => State<S, readonly [T, boolean]>
 
 /**
  * `t` with the fast path `step` built from its own `update` (which `step` runs instead when the state
@@ -36,41 +37,57 @@ export const withFusedStep = <S extends OptState>(
   t: GradientTransformation<S>,
   step: (composed: Step<S>) => Step<S>
 ): GradientTransformation<S> => {
+  // The chain itself checks nothing: its finiteness is "not known".
   const composed: Step<S> = (grads, params) => (s) => {
     const [updates, next] = t.update(grads, params)(s)
-    return [applyUpdates(params, updates), next]
+    return [[applyUpdates(params, updates), false], next]
   }
-  return { ...t, fused: { update: t.update, step: step(composed) } }
+  const stepChecked = step(composed)
+  return {
+    ...t,
+    fused: {
+      update: t.update,
+      stepChecked,
+      step: (grads, params) => (s) => {
+        const [[next], state] = stepChecked(grads, params)(s)
+        return [next, state]
+      }
+    }
+  }
 }
 
 /** Whether `s` is a chain state of `n` parts (anything else goes to the chain, which reports it). */
 const isTuple = (s: unknown, n: number): s is readonly OptState[] => Array.isArray(s) && s.length === n
 
+const moment = (r: StepResult, which: 'first' | 'second'): Tensor => {
+  const t = r[which]
+  if (t === undefined) throw new TypeError(`a fused optimizer kernel returned no ${which} moment`)
+  return t
+}
+
 /**
- * The new params (shaped like `params`) and new moment trees (each shaped like its old one) from
- * `f(param, grad, moments, path)`, which returns the new param followed by the new moments in order.
- * Every tree must have the structure of `params` (`Tree.zipWith` checks it), so each moment tree's
- * leaves come in the same order as the params' and `Tree.unflatten` puts the new ones back.
+ * The new params (shaped like `params`), new moment trees (each shaped like its old one) and whether
+ * every kernel found its gradient and results finite, from `f(param, grad, moments, path)`, one fused
+ * kernel's result per leaf, whose moments `pick` lists in the order of `moments`. Every tree must have
+ * the structure of `params` (`Tree.zipWith` checks it), so each moment tree's leaves come in the same
+ * order as the params' and `Tree.unflatten` puts the new ones back.
  */
 const stepLeaves = <T extends Tree.Tree>(
   params: T,
   grads: T,
   moments: ReadonlyArray<Tree.Tree>,
-  f: (param: Tensor, grad: Tensor, moments: readonly Tensor[], path: Tree.Path) => readonly Tensor[]
-): { readonly params: T; readonly moments: Tree.Tree[] } => {
+  pick: ReadonlyArray<'first' | 'second'>,
+  f: (param: Tensor, grad: Tensor, moments: readonly Tensor[], path: Tree.Path) => StepResult
+): { readonly params: T; readonly moments: Tree.Tree[]; readonly finite: boolean } => {
   const news: Tensor[][] = moments.map(() => [])
+  let finite = true
   const next = Tree.zipWith([params, grads, ...moments] as unknown as readonly [T, ...T[]], ([p, g, ...ms], path) => {
-    const [param, ...nextMoments] = f(p, g as Tensor, ms, path)
-    nextMoments.forEach((m, i) => (news[i] as Tensor[]).push(m))
-    return param as Tensor
+    const r = f(p, g as Tensor, ms, path)
+    pick.forEach((which, i) => (news[i] as Tensor[]).push(moment(r, which)))
+    finite = finite && r.finite
+    return r.param
   })
-  return { params: next, moments: moments.map((m, i) => Tree.unflatten(m, news[i] as Tensor[])) }
-}
-
-const moment = (r: StepResult, which: 'first' | 'second'): Tensor => {
-  const t = r[which]
-  if (t === undefined) throw new TypeError(`a fused optimizer kernel returned no ${which} moment`)
-  return t
+  return { params: next, moments: moments.map((m, i) => Tree.unflatten(m, news[i] as Tensor[])), finite }
 }
 
 /** `sgd(lr)`: `chain(scaleByLearningRate(lr))`. @internal */
@@ -81,7 +98,8 @@ export const sgdStep =
   (s) => {
     if (!isTuple(s, 1)) return composed(grads, params)(s)
     const [eta, rate] = learningRateStep(lr, s[0])
-    return [Tree.zipWith([params, grads], ([p, g]) => K.sgdStep(p, g, eta)), [rate]]
+    const r = stepLeaves(params, grads, [], [], (p, g) => K.sgdStep(p, g, eta))
+    return [[r.params, r.finite], [rate]]
   }
 
 /** `momentum(lr, beta)` and `nesterov(lr, beta)`: `chain(scaleByLearningRate(lr), trace(beta, { nesterov }))`. @internal */
@@ -92,11 +110,8 @@ export const momentumStep =
   (s) => {
     if (!isTuple(s, 2)) return composed(grads, params)(s)
     const [eta, rate] = learningRateStep(lr, s[0])
-    const r = stepLeaves(params, grads, [s[1].velocity], (p, g, [v]) => {
-      const out = K.momentumStep(p, g, v as Tensor, eta, beta, nesterov)
-      return [out.param, moment(out, 'first')]
-    })
-    return [r.params, [rate, { velocity: r.moments[0] as Tree.Tree }]]
+    const r = stepLeaves(params, grads, [s[1].velocity], ['first'], (p, g, [v]) => K.momentumStep(p, g, v as Tensor, eta, beta, nesterov))
+    return [[r.params, r.finite], [rate, { velocity: r.moments[0] as Tree.Tree }]]
   }
 
 /** `emaMomentum(lr, m)`: `chain(ema(m), scaleByLearningRate(lr))` (no debiasing). @internal */
@@ -110,11 +125,8 @@ export const emaMomentumStep =
     const count = s[0].count + 1
     const keep = 1 - decay
     const [eta, rate] = learningRateStep(lr, s[1])
-    const r = stepLeaves(params, grads, [s[0].velocity], (p, g, [v]) => {
-      const out = K.emaMomentumStep(p, g, v as Tensor, decay, keep, eta)
-      return [out.param, moment(out, 'first')]
-    })
-    return [r.params, [{ count, velocity: r.moments[0] as Tree.Tree }, rate]]
+    const r = stepLeaves(params, grads, [s[0].velocity], ['first'], (p, g, [v]) => K.emaMomentumStep(p, g, v as Tensor, decay, keep, eta))
+    return [[r.params, r.finite], [{ count, velocity: r.moments[0] as Tree.Tree }, rate]]
   }
 
 type AdamHyperParameters = ReturnType<typeof adamHyperParameters>
@@ -128,15 +140,14 @@ const adamLeaves = <T extends Tree.Tree>(
   params: T,
   weightDecay: number | undefined,
   decays: (path: Tree.Path, p: Tensor) => boolean
-): { readonly params: T; readonly state: AdamState } => {
+): { readonly params: T; readonly state: AdamState; readonly finite: boolean } => {
   const count = state.count + 1
   const { c1, c2 } = adamCorrections(h.b1, h.b2, count)
-  const r = stepLeaves(params, grads, [state.mu, state.nu], (p, g, [m, v], path) => {
+  const r = stepLeaves(params, grads, [state.mu, state.nu], ['first', 'second'], (p, g, [m, v], path) => {
     const coefficients = { ...h, c1, c2, eta, ...(weightDecay !== undefined && decays(path, p) ? { weightDecay } : {}) }
-    const out = K.adamStep(p, g, m as Tensor, v as Tensor, coefficients)
-    return [out.param, moment(out, 'first'), moment(out, 'second')]
+    return K.adamStep(p, g, m as Tensor, v as Tensor, coefficients)
   })
-  return { params: r.params, state: { count, mu: r.moments[0] as Tree.Tree, nu: r.moments[1] as Tree.Tree } }
+  return { params: r.params, state: { count, mu: r.moments[0] as Tree.Tree, nu: r.moments[1] as Tree.Tree }, finite: r.finite }
 }
 
 /** `adam(lr, options)`: `chain(scaleByAdam(options), scaleByLearningRate(lr))`. @internal */
@@ -148,7 +159,7 @@ export const adamStep =
       if (!isTuple(s, 2)) return composed(grads, params)(s)
       const [eta, rate] = learningRateStep(lr, s[1])
       const r = adamLeaves(h, s[0], eta, grads, params, undefined, () => false)
-      return [r.params, [r.state, rate]]
+      return [[r.params, r.finite], [r.state, rate]]
     }
   }
 
@@ -166,7 +177,7 @@ export const adamwStep =
       if (!isTuple(s, 3)) return composed(grads, params)(s)
       const [eta, rate] = learningRateStep(lr, s[2])
       const r = adamLeaves(h, s[0], eta, grads, params, weightDecay, keep)
-      return [r.params, [r.state, s[1], rate]]
+      return [[r.params, r.finite], [r.state, s[1], rate]]
     }
   }
 
@@ -178,10 +189,7 @@ export const rmsPropStep =
     return (grads, params) => (s) => {
       if (!isTuple(s, 2)) return composed(grads, params)(s)
       const [eta, rate] = learningRateStep(lr, s[1])
-      const r = stepLeaves(params, grads, [s[0].nu], (p, g, [v]) => {
-        const out = K.rmsPropStep(p, g, v as Tensor, decay, keep, eps, eta)
-        return [out.param, moment(out, 'second')]
-      })
-      return [r.params, [{ nu: r.moments[0] as Tree.Tree }, rate]]
+      const r = stepLeaves(params, grads, [s[0].nu], ['second'], (p, g, [v]) => K.rmsPropStep(p, g, v as Tensor, decay, keep, eps, eta))
+      return [[r.params, r.finite], [{ nu: r.moments[0] as Tree.Tree }, rate]]
     }
   }

@@ -59,7 +59,7 @@ export interface Kernels {
    * One SGD step `p + (−η)·g`, the product rounded before the sum: `axpby(1, p, 1, scale(g, −η))`
    * in one pass (the fused form of `sgd`).
    */
-  readonly sgdStep: (param: Tensor, grad: Tensor, eta: number) => Tensor
+  readonly sgdStep: (param: Tensor, grad: Tensor, eta: number) => StepResult
   /**
    * One heavy-ball step in the HW1 form: `u = (−η)·g`, `v' = β·v + u`, `p' = p + v'`, or with
    * `nesterov` `p' = p + (β·v' + u)`, each operation rounded as the composed kernels round it (the
@@ -149,6 +149,11 @@ export interface StepResult {
   readonly param: Tensor
   readonly first?: Tensor
   readonly second?: Tensor
+  /**
+   * Whether the gradient and every result hold only finite values, found in the same pass, so that a
+   * trainer checking for NaN and ±∞ need not read them again.
+   */
+  readonly finite: boolean
 }
 
 /**
@@ -430,14 +435,23 @@ const stepOperands = (where: string, param: Tensor, operands: ReadonlyArray<Tens
   return Array.from({ length: outputs }, () => alloc(param.dtype, param.data.length))
 }
 
-const sgdStep = (param: Tensor, grad: Tensor, eta: number): Tensor => {
+// Each loop also sums `x − x` over the gradient and every stored result: 0 while all are finite, NaN
+// from the first NaN or ±∞ on (the reference of the WebAssembly kernels' finiteness flag).
+
+const sgdStep = (param: Tensor, grad: Tensor, eta: number): StepResult => {
   const [out] = stepOperands('sgdStep', param, [grad], 1) as [Data]
   const r = rounding(param.dtype)
   const P = param.data
   const G = grad.data
   const c = -eta
-  for (let i = 0; i < P.length; i++) out[i] = (P[i] as number) + r(c * (G[i] as number))
-  return make(param.shape, param.dtype, out)
+  let bad = 0
+  for (let i = 0; i < P.length; i++) {
+    const g = G[i] as number
+    const p = r((P[i] as number) + r(c * g))
+    out[i] = p
+    bad += g - g + (p - p)
+  }
+  return { param: make(param.shape, param.dtype, out), finite: bad === 0 }
 }
 
 const momentumStep = (param: Tensor, grad: Tensor, velocity: Tensor, eta: number, decay: number, nesterov: boolean): StepResult => {
@@ -447,13 +461,17 @@ const momentumStep = (param: Tensor, grad: Tensor, velocity: Tensor, eta: number
   const G = grad.data
   const V = velocity.data
   const c = -eta
+  let bad = 0
   for (let i = 0; i < P.length; i++) {
-    const u = r(c * (G[i] as number))
+    const g = G[i] as number
+    const u = r(c * g)
     const v = r(decay * (V[i] as number) + 1 * u)
+    const p = r((P[i] as number) + (nesterov ? r(decay * v + 1 * u) : v))
     outV[i] = v
-    outP[i] = (P[i] as number) + (nesterov ? r(decay * v + 1 * u) : v)
+    outP[i] = p
+    bad += g - g + (v - v) + (p - p)
   }
-  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outV) }
+  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outV), finite: bad === 0 }
 }
 
 const emaMomentumStep = (param: Tensor, grad: Tensor, velocity: Tensor, decay: number, keep: number, eta: number): StepResult => {
@@ -463,12 +481,16 @@ const emaMomentumStep = (param: Tensor, grad: Tensor, velocity: Tensor, decay: n
   const G = grad.data
   const V = velocity.data
   const c = -eta
+  let bad = 0
   for (let i = 0; i < P.length; i++) {
-    const v = r(decay * (V[i] as number) + keep * (G[i] as number))
+    const g = G[i] as number
+    const v = r(decay * (V[i] as number) + keep * g)
+    const p = r((P[i] as number) + r(c * v))
     outV[i] = v
-    outP[i] = (P[i] as number) + r(c * v)
+    outP[i] = p
+    bad += g - g + (v - v) + (p - p)
   }
-  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outV) }
+  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outV), finite: bad === 0 }
 }
 
 const adamStep = (param: Tensor, grad: Tensor, mu: Tensor, nu: Tensor, k: AdamStepCoefficients): StepResult => {
@@ -482,17 +504,25 @@ const adamStep = (param: Tensor, grad: Tensor, mu: Tensor, nu: Tensor, k: AdamSt
   const c = -k.eta
   const decayed = k.weightDecay !== undefined
   const wd = k.weightDecay ?? 0
+  let bad = 0
   for (let i = 0; i < P.length; i++) {
     const g = G[i] as number
     const p = P[i] as number
     const m = r(b1 * (M[i] as number) + k1 * g)
     const v = r(b2 * (V[i] as number) + k2 * g * g)
+    const d = r((c1 * m) / (Math.sqrt(c2 * v + epsRoot) + eps))
+    const next = r(p + r(c * (decayed ? r(1 * d + wd * p) : d)))
     outM[i] = m
     outV[i] = v
-    const d = r((c1 * m) / (Math.sqrt(c2 * v + epsRoot) + eps))
-    outP[i] = p + r(c * (decayed ? r(1 * d + wd * p) : d))
+    outP[i] = next
+    bad += g - g + (m - m) + (v - v) + (next - next)
   }
-  return { param: make(param.shape, param.dtype, outP), first: make(param.shape, param.dtype, outM), second: make(param.shape, param.dtype, outV) }
+  return {
+    param: make(param.shape, param.dtype, outP),
+    first: make(param.shape, param.dtype, outM),
+    second: make(param.shape, param.dtype, outV),
+    finite: bad === 0
+  }
 }
 
 const rmsPropStep = (param: Tensor, grad: Tensor, nu: Tensor, decay: number, keep: number, eps: number, eta: number): StepResult => {
@@ -502,13 +532,16 @@ const rmsPropStep = (param: Tensor, grad: Tensor, nu: Tensor, decay: number, kee
   const G = grad.data
   const V = nu.data
   const c = -eta
+  let bad = 0
   for (let i = 0; i < P.length; i++) {
     const g = G[i] as number
     const v = r(decay * (V[i] as number) + keep * g * g)
+    const p = r((P[i] as number) + r(c * r((1 * g) / (Math.sqrt(1 * v + 0) + eps))))
     outV[i] = v
-    outP[i] = (P[i] as number) + r(c * r((1 * g) / (Math.sqrt(1 * v + 0) + eps)))
+    outP[i] = p
+    bad += g - g + (v - v) + (p - p)
   }
-  return { param: make(param.shape, param.dtype, outP), second: make(param.shape, param.dtype, outV) }
+  return { param: make(param.shape, param.dtype, outP), second: make(param.shape, param.dtype, outV), finite: bad === 0 }
 }
 
 const map = (a: Tensor, f: (x: number) => number): Tensor => {

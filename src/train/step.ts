@@ -12,7 +12,7 @@ import type { State } from 'fp-ts/lib/State.js'
 import { type Dataset, epochBatchStream } from '../data/Dataset.ts'
 import { type Layer, type Width, locateNonFinite, predict } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
-import { type GradientTransformation, type OptState, updateAndApply } from '../optim/Transform.ts'
+import { type GradientTransformation, type OptState, updateAndApplyChecked } from '../optim/Transform.ts'
 import * as Random from '../random/Key.ts'
 import { kernels as K } from '../tensor/backend.ts'
 import { type DType, type Tensor, isFinite, sliceRows } from '../tensor/Tensor.ts'
@@ -188,8 +188,15 @@ export interface ValueAndGrad<P extends Tree.Tree> {
  *   if (E.isRight(r)) r.right.grads[0].W.shape // [2, 3]
  * }
  */
-export const valueAndGrad =
-  <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, loss: Loss) =>
+export const valueAndGrad = <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, loss: Loss) => gradientsOf(network, loss, true)
+
+/**
+ * `valueAndGrad`; with `checkGrads` false it does not read the gradients for NaN and ±∞ (a fused
+ * optimizer step does, in its own pass), and a non-finite layer state, which `valueAndGrad` reports
+ * only after the gradients, is reported through `valueAndGrad` itself, so every error is its error.
+ */
+const gradientsOf =
+  <P extends Tree.Tree, S extends Tree.Tree>(network: Network<P, S>, loss: Loss, checkGrads: boolean) =>
   <M extends ModelState<P, S>>(batch: Dataset): State<M, E.Either<TrainingError, ValueAndGrad<P>>> =>
   (s) => {
     const mismatch = batchMismatch(network, batch)
@@ -209,10 +216,10 @@ export const valueAndGrad =
     // The input gradient is not needed: no layer computes it (a dense first layer skips dy·Wᵀ).
     const { dparams } = forward.backward(l.grad, { needDx: false })
     // Backward runs from the output, so the non-finite gradient nearest the output appeared first.
-    const badGrad = Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.value)).at(-1)?.path
+    const badGrad = checkGrads ? Tree.leaves(dparams).filter((leaf) => !isFinite(leaf.value)).at(-1)?.path : undefined
     if (badGrad !== undefined) return fail(`backward pass, gradient of ${Tree.showPath(['params', ...badGrad])}`)
     const badState = Tree.firstNonFinite(forward.state)
-    if (badState !== undefined) return fail(Tree.showPath(['layerState', ...badState]))
+    if (badState !== undefined) return checkGrads ? fail(Tree.showPath(['layerState', ...badState])) : gradientsOf(network, loss, true)<M>(batch)(s)
     const metrics: StepMetrics = { loss: l.value, errors: countErrors(forward.y, batch.labels), size: batch.labels.length }
     return [E.right({ value: l.value, grads: dparams, metrics }), { ...s, layerState: forward.state, rng }]
   }
@@ -260,13 +267,22 @@ export const perExampleGrads =
 export const trainStep =
   <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) => {
     const gradients = valueAndGrad(network, loss)
+    // A fused optimizer step finds NaN and ±∞ in the gradients, new params and new moments in its own
+    // pass, so they are read again only when it found some (to say where, as the checks below do).
+    const fused = optimizer.fused !== undefined && optimizer.fused.update === optimizer.update
+    const unchecked = fused ? gradientsOf(network, loss, false) : gradients
     return (batch: Dataset): State<TrainState<P, S, O>, E.Either<TrainingError, StepMetrics>> =>
       (s) => {
-        const [r, afterGrad] = gradients<TrainState<P, S, O>>(batch)(s)
+        const [r, afterGrad] = unchecked<TrainState<P, S, O>>(batch)(s)
         if (E.isLeft(r)) return [r, s]
         // `update` then `applyUpdates`, in one pass per leaf when the optimizer has a fused step.
-        const [params, optState] = updateAndApply(optimizer)(r.right.grads, s.params)(s.optState)
-        const badParam = Tree.firstNonFinite(params)
+        const [[params, finite], optState] = updateAndApplyChecked(optimizer)(r.right.grads, s.params)(s.optState)
+        if (fused && !finite) {
+          // The gradients first, reported as valueAndGrad reports them (the same pure computation).
+          const [checked] = gradients<TrainState<P, S, O>>(batch)(s)
+          if (E.isLeft(checked)) return [checked, s]
+        }
+        const badParam = finite ? undefined : Tree.firstNonFinite(params)
         if (badParam !== undefined) return [E.left(nonFinite(s.step, `${Tree.showPath(['params', ...badParam])} after the optimizer update`)), s]
         return [E.right(r.right.metrics), { ...afterGrad, params, optState, step: s.step + 1 }]
       }

@@ -242,10 +242,19 @@ const makeBackend = (
    * `op(ptrs, len)` gets the offsets of the chunk's inputs, then of its `outputs` results. Returns the
    * results in new arrays.
    */
-  const elementwise = (inputs: ReadonlyArray<Float32Array>, outputs: number, op: (ptrs: readonly number[], len: number) => void): Float32Array[] => {
+  const elementwise = (inputs: ReadonlyArray<Float32Array>, outputs: number, op: (ptrs: readonly number[], len: number) => void): Float32Array[] =>
+    checked(inputs, outputs, op).outs
+
+  /** `elementwise` for an export that returns 1 when its chunk was finite: whether every chunk was. */
+  const checked = (
+    inputs: ReadonlyArray<Float32Array>,
+    outputs: number,
+    op: (ptrs: readonly number[], len: number) => number | void
+  ): { readonly outs: Float32Array[]; readonly finite: boolean } => {
     const len = (inputs[0] as Float32Array).length
     const outs = Array.from({ length: outputs }, () => new Float32Array(len))
-    if (len === 0) return outs
+    let finite = true
+    if (len === 0) return { outs, finite }
     const chunk = Math.min(len, ELEMENTWISE_CHUNK)
     // At most 7 regions of 64 KiB: always within MAX_PAGES.
     const { ptrs, heap } = S.reserve(Array.from({ length: inputs.length + outputs }, () => 4 * chunk)) as NonNullable<ReturnType<Scratch['reserve']>>
@@ -253,13 +262,13 @@ const makeBackend = (
     for (let start = 0; start < len; start += chunk) {
       const n = Math.min(chunk, len - start)
       for (let i = 0; i < inputs.length; i++) heap.set((inputs[i] as Float32Array).subarray(start, start + n), at[i] as number)
-      op(ptrs, n)
+      finite = op(ptrs, n) !== 0 && finite
       for (let j = 0; j < outputs; j++) {
         const from = at[inputs.length + j] as number
         ;(outs[j] as Float32Array).set(heap.subarray(from, from + n), start)
       }
     }
-    return outs
+    return { outs, finite }
   }
   const one = (inputs: ReadonlyArray<Float32Array>, op: (ptrs: readonly number[], len: number) => void): Float32Array =>
     elementwise(inputs, 1, op)[0] as Float32Array
@@ -474,27 +483,30 @@ const makeBackend = (
       const G = f32(grad)
       if (P === undefined || G === undefined) return reference.sgdStep(param, grad, eta)
       checkSame('sgdStep', param, grad)
-      return tensor(param.shape, one([P, G], ([pp, pg, po], n) => X.sgdStep(pp as number, pg as number, -eta, po as number, n)))
+      const { outs, finite } = checked([P, G], 1, ([pp, pg, po], n) => X.sgdStep(pp as number, pg as number, -eta, po as number, n))
+      return { param: tensor(param.shape, outs[0] as Float32Array), finite }
     },
     momentumStep: (param, grad, velocity, eta, decay, nesterov) => {
       const [P, G, V] = [f32(param), f32(grad), f32(velocity)]
       if (P === undefined || G === undefined || V === undefined) return reference.momentumStep(param, grad, velocity, eta, decay, nesterov)
       checkSame('momentumStep', param, grad)
       checkSame('momentumStep', param, velocity)
-      const [p, v] = elementwise([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
+      const { outs, finite } = checked([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
         X.momentumStep(pp as number, pg as number, pv as number, -eta, decay, nesterov ? 1 : 0, op as number, ov as number, n)
-      ) as [Float32Array, Float32Array]
-      return { param: tensor(param.shape, p), first: tensor(param.shape, v) }
+      )
+      const [p, v] = outs as [Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), first: tensor(param.shape, v), finite }
     },
     emaMomentumStep: (param, grad, velocity, decay, keep, eta) => {
       const [P, G, V] = [f32(param), f32(grad), f32(velocity)]
       if (P === undefined || G === undefined || V === undefined) return reference.emaMomentumStep(param, grad, velocity, decay, keep, eta)
       checkSame('emaMomentumStep', param, grad)
       checkSame('emaMomentumStep', param, velocity)
-      const [p, v] = elementwise([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
+      const { outs, finite } = checked([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
         X.emaMomentumStep(pp as number, pg as number, pv as number, decay, keep, -eta, op as number, ov as number, n)
-      ) as [Float32Array, Float32Array]
-      return { param: tensor(param.shape, p), first: tensor(param.shape, v) }
+      )
+      const [p, v] = outs as [Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), first: tensor(param.shape, v), finite }
     },
     adamStep: (param, grad, mu, nu, k) => {
       const [P, G, M, V] = [f32(param), f32(grad), f32(mu), f32(nu)]
@@ -503,24 +515,26 @@ const makeBackend = (
       checkSame('adamStep', param, mu)
       checkSame('adamStep', param, nu)
       const decayed = k.weightDecay !== undefined
-      const [p, m, v] = elementwise([P, G, M, V], 3, ([pp, pg, pm, pv, op, om, ov], n) =>
+      const { outs, finite } = checked([P, G, M, V], 3, ([pp, pg, pm, pv, op, om, ov], n) =>
         X.adamStep(
           pp as number, pg as number, pm as number, pv as number,
           k.b1, k.k1, k.b2, k.k2, k.c1, k.c2, k.epsRoot, k.eps, k.weightDecay ?? 0, decayed ? 1 : 0, -k.eta,
           op as number, om as number, ov as number, n
         )
-      ) as [Float32Array, Float32Array, Float32Array]
-      return { param: tensor(param.shape, p), first: tensor(param.shape, m), second: tensor(param.shape, v) }
+      )
+      const [p, m, v] = outs as [Float32Array, Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), first: tensor(param.shape, m), second: tensor(param.shape, v), finite }
     },
     rmsPropStep: (param, grad, nu, decay, keep, eps, eta) => {
       const [P, G, V] = [f32(param), f32(grad), f32(nu)]
       if (P === undefined || G === undefined || V === undefined) return reference.rmsPropStep(param, grad, nu, decay, keep, eps, eta)
       checkSame('rmsPropStep', param, grad)
       checkSame('rmsPropStep', param, nu)
-      const [p, v] = elementwise([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
+      const { outs, finite } = checked([P, G, V], 2, ([pp, pg, pv, op, ov], n) =>
         X.rmsPropStep(pp as number, pg as number, pv as number, decay, keep, eps, -eta, op as number, ov as number, n)
-      ) as [Float32Array, Float32Array]
-      return { param: tensor(param.shape, p), second: tensor(param.shape, v) }
+      )
+      const [p, v] = outs as [Float32Array, Float32Array]
+      return { param: tensor(param.shape, p), second: tensor(param.shape, v), finite }
     }
   }
   return { kernels, scratch: S, scratchBytes }

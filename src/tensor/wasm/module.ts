@@ -40,7 +40,8 @@ type Ptr = number
 
 /**
  * The functions `assembly/index.ts` exports. Each reads its inputs from and writes its result to
- * memory the caller laid out; none allocates.
+ * memory the caller laid out; none allocates. The fused optimizer steps return 1 when the gradient and
+ * every result are finite, else 0.
  * @internal
  */
 export interface KernelExports {
@@ -73,16 +74,16 @@ export interface KernelExports {
   readonly mul: (a: Ptr, b: Ptr, out: Ptr, len: number) => void
   readonly relu: (a: Ptr, out: Ptr, len: number) => void
   readonly reluBackward: (dy: Ptr, x: Ptr, out: Ptr, len: number) => void
-  readonly sgdStep: (p: Ptr, g: Ptr, negEta: number, out: Ptr, len: number) => void
-  readonly momentumStep: (p: Ptr, g: Ptr, v: Ptr, negEta: number, decay: number, nesterov: number, outP: Ptr, outV: Ptr, len: number) => void
-  readonly emaMomentumStep: (p: Ptr, g: Ptr, v: Ptr, decay: number, keep: number, negEta: number, outP: Ptr, outV: Ptr, len: number) => void
+  readonly sgdStep: (p: Ptr, g: Ptr, negEta: number, out: Ptr, len: number) => number
+  readonly momentumStep: (p: Ptr, g: Ptr, v: Ptr, negEta: number, decay: number, nesterov: number, outP: Ptr, outV: Ptr, len: number) => number
+  readonly emaMomentumStep: (p: Ptr, g: Ptr, v: Ptr, decay: number, keep: number, negEta: number, outP: Ptr, outV: Ptr, len: number) => number
   readonly adamStep: (
     p: Ptr, g: Ptr, m: Ptr, v: Ptr,
     b1: number, k1: number, b2: number, k2: number, c1: number, c2: number, epsRoot: number, eps: number,
     weightDecay: number, decayed: number, negEta: number,
     outP: Ptr, outM: Ptr, outV: Ptr, len: number
-  ) => void
-  readonly rmsPropStep: (p: Ptr, g: Ptr, v: Ptr, decay: number, keep: number, eps: number, negEta: number, outP: Ptr, outV: Ptr, len: number) => void
+  ) => number
+  readonly rmsPropStep: (p: Ptr, g: Ptr, v: Ptr, decay: number, keep: number, eps: number, negEta: number, outP: Ptr, outV: Ptr, len: number) => number
 }
 
 const EXPORTS: ReadonlyArray<keyof KernelExports> = [
