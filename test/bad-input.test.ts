@@ -129,7 +129,7 @@ beforeAll(async () => {
   writeSet('test', 24)
   const o = await cli('train', '--spec', spec('good.spec.json', goodSpec()), '--out', at('good'), '--no-pictures', '--json')
   if (o.code !== 0) throw new Error(`the good spec does not train: ${o.stderr}`)
-  checkpoint = at('good/checkpoint.json')
+  checkpoint = at('good/checkpoint.safetensors')
 })
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -297,7 +297,7 @@ describe('bad checkpoints', () => {
   it('--resume with the checkpoint of another network', async () => {
     const other = spec('other.json', goodSpec({ layers: [{ type: 'dense', units: 5 }, { type: 'relu' }, { type: 'dense', units: 3 }] }))
     const out = freshOut()
-    expectCleanFailure(await cli('train', '--spec', other, '--resume', checkpoint, '--out', out, '--no-pictures'), 2, 'checkpoint.json', /expected .*\[16, 5\]/)
+    expectCleanFailure(await cli('train', '--spec', other, '--resume', checkpoint, '--out', out, '--no-pictures'), 2, 'checkpoint.safetensors', /expected .*\[16, 5\]/)
     expect(existsSync(out)).toBe(false)
   })
 })
@@ -580,15 +580,15 @@ describe('end to end on a tiny IDX dataset', () => {
     const t = await cli('train', '--spec', at('good.spec.json'), '--out', out, '--no-pictures', '--json')
     expect(t.code, t.stderr).toBe(0)
     const summary = JSON.parse(t.stdout.trim().split('\n').at(-1) as string)
-    expect(summary).toMatchObject({ ok: true, epochs: 10, step: 60, checkpoint: join(out, 'checkpoint.json') })
+    expect(summary).toMatchObject({ ok: true, epochs: 10, step: 60, checkpoint: join(out, 'checkpoint.safetensors') })
     expect(summary.testAccuracy).toBeGreaterThan(0.9)
-    expect(readdirSync(out)).toEqual(['checkpoint.json'])
+    expect(readdirSync(out)).toEqual(['checkpoint.safetensors'])
 
-    const e = await cli('eval', '--checkpoint', join(out, 'checkpoint.json'), '--json')
+    const e = await cli('eval', '--checkpoint', join(out, 'checkpoint.safetensors'), '--json')
     expect(e.code, e.stderr).toBe(0)
     expect(JSON.parse(e.stdout).accuracy).toBe(summary.testAccuracy)
 
-    const p = await cli('predict', '--checkpoint', join(out, 'checkpoint.json'), '--input', at('test-images.idx'))
+    const p = await cli('predict', '--checkpoint', join(out, 'checkpoint.safetensors'), '--input', at('test-images.idx'))
     expect(p.code, p.stderr).toBe(0)
     const labels = p.stdout.trim().split('\n').map(Number)
     expect(labels).toHaveLength(24)
@@ -602,12 +602,12 @@ describe('end to end on a tiny IDX dataset', () => {
     const whole = spec('whole.spec.json', goodSpec({ ...constant, training: { epochs: 4, batchSize: 8, seed: 1 } }))
     const [a, b, c] = [freshOut(), freshOut(), freshOut()]
     expect((await cli('train', '--spec', half, '--out', a, '--no-pictures')).code).toBe(0)
-    const resumed = await cli('train', '--spec', whole, '--resume', join(a, 'checkpoint.json'), '--out', b, '--no-pictures')
+    const resumed = await cli('train', '--spec', whole, '--resume', join(a, 'checkpoint.safetensors'), '--out', b, '--no-pictures')
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(resumed.stdout).toContain('resuming at step 12')
     expect((await cli('train', '--spec', whole, '--out', c, '--no-pictures')).code).toBe(0)
     const read = async (f: string) => {
-      const r = await Node.readCheckpoint(join(f, 'checkpoint.json'))()
+      const r = await Node.readCheckpoint(join(f, 'checkpoint.safetensors'))()
       if (E.isLeft(r)) throw new Error(r.left.message)
       return r.right.state
     }

@@ -202,7 +202,7 @@ describe('pipes: a closed stdout or stderr never stops training or saving', () =
     c.child.stderr?.destroy()
     const { code } = await c.closed
     expect(code).toBe(0)
-    expect((await readState(at('pipe-closed/checkpoint.json'))).step).toBe(60)
+    expect((await readState(at('pipe-closed/checkpoint.safetensors'))).step).toBe(60)
   })
 
   it('`2>&1 | head -1`: closed after the first line, mid-run; the run goes on to its last step', { timeout: 60_000 }, async () => {
@@ -214,7 +214,7 @@ describe('pipes: a closed stdout or stderr never stops training or saving', () =
     const { code } = await c.closed
     expect(code, c.stderr()).toBe(0)
     expect(seen).toMatch(/^tiny: /)
-    expect((await readState(at('pipe-head/checkpoint.json'))).step).toBe(3 * LONG_STEPS_PER_EPOCH)
+    expect((await readState(at('pipe-head/checkpoint.safetensors'))).step).toBe(3 * LONG_STEPS_PER_EPOCH)
     expect(tempFiles(at('pipe-head'))).toEqual([])
   })
 })
@@ -236,7 +236,7 @@ describe('signals', () => {
       const stop = new RegExp(`${signal}: training stopped at step (\\d+) \\(epoch 1, step \\d+ of ${LONG_STEPS_PER_EPOCH}\\); the checkpoint is saved in (\\S+)\\. To go on:\\n  (nn-ts train .*)\\n`).exec(c.stderr())
       expect(stop, c.stderr()).not.toBeNull()
       const [, step, file, command] = stop as RegExpExecArray
-      expect(file).toBe(join(`stopped-${signal}`, 'checkpoint.json'))
+      expect(file).toBe(join(`stopped-${signal}`, 'checkpoint.safetensors'))
       expect((await readState(at(file as string))).step).toBe(Number(step))
       expect(command).toBe(`nn-ts train --spec long.json --resume ${file} --out stopped-${signal} --no-pictures`)
       expect(tempFiles(at(`stopped-${signal}`))).toEqual([])
@@ -249,7 +249,7 @@ describe('signals', () => {
     expect(resumed.code, resumed.stderr).toBe(0)
     const straight = await cli(['train', '--spec', at('long.json'), '--out', at('straight'), '--no-pictures'])
     expect(straight.code, straight.stderr).toBe(0)
-    const [r, s] = [await readState(at('stopped-SIGINT/checkpoint.json')), await readState(at('straight/checkpoint.json'))]
+    const [r, s] = [await readState(at('stopped-SIGINT/checkpoint.safetensors')), await readState(at('straight/checkpoint.safetensors'))]
     expect(r.step).toBe(3 * LONG_STEPS_PER_EPOCH)
     expectSameState(r, s)
   })
@@ -268,7 +268,7 @@ describe('signals', () => {
     expect(c.stderr()).toMatch(/(SIGINT|SIGTERM): stopping after the current step/)
     expect(c.stderr()).not.toMatch(/To go on/)
     expect(tempFiles(at('twice'))).toEqual([])
-    if (existsSync(at('twice/checkpoint.json'))) expect((await readState(at('twice/checkpoint.json'))).step).toBeGreaterThan(0)
+    if (existsSync(at('twice/checkpoint.safetensors'))) expect((await readState(at('twice/checkpoint.safetensors'))).step).toBeGreaterThan(0)
   })
 })
 
@@ -329,12 +329,12 @@ describe('check before work: where training writes is probed before any data is 
   })
 
   it('a folder where the checkpoint goes', async () => {
-    mkdirSync(at('blocked/checkpoint.json'), { recursive: true })
+    mkdirSync(at('blocked/checkpoint.safetensors'), { recursive: true })
     const o = await cli(['train', '--spec', at('good.json'), '--out', at('blocked'), '--no-pictures'])
     expect(o.code).toBe(2)
     expect(o.stdout).not.toMatch(/training examples/)
-    expect(o.stderr).toContain(`${at('blocked/checkpoint.json')} is a directory, expected a checkpoint file there`)
-    expect(readdirSync(at('blocked'))).toEqual(['checkpoint.json'])
+    expect(o.stderr).toContain(`${at('blocked/checkpoint.safetensors')} is a directory, expected a checkpoint file there`)
+    expect(readdirSync(at('blocked'))).toEqual(['checkpoint.safetensors'])
   })
 
   it('a picture that cannot be written leaves no temporary file', async () => {
@@ -359,13 +359,13 @@ describe('NaN and Infinity never cost the resumable state', () => {
     const o = await cli(['train', '--spec', at(`${name}.json`), '--out', at(name), '--no-pictures', '--json'])
     expect(o.code, o.stderr).toBe(3)
     expect(o.stderr).toContain(`NaN or Infinity at step 0 in ${where} after the optimizer update`)
-    expect(lastJson(o)).toMatchObject({ ok: false, exitCode: 3, error: { kind: 'nonFinite', step: 0, lastGoodStep: 0, checkpoint: at(`${name}/checkpoint.nan-stop.json`) } })
+    expect(lastJson(o)).toMatchObject({ ok: false, exitCode: 3, error: { kind: 'nonFinite', step: 0, lastGoodStep: 0, checkpoint: at(`${name}/checkpoint.nan-stop.safetensors`) } })
     // The last good state is the first one: finite everywhere, and a valid checkpoint.
-    const s = await readState(at(`${name}/checkpoint.nan-stop.json`))
+    const s = await readState(at(`${name}/checkpoint.nan-stop.safetensors`))
     expect(s.step).toBe(0)
     expect(Tree.firstNonFinite(s.params)).toBeUndefined()
     expect(Tree.firstNonFinite(s.optState)).toBeUndefined()
-    expect(readdirSync(at(name))).toEqual(['checkpoint.nan-stop.json'])
+    expect(readdirSync(at(name))).toEqual(['checkpoint.nan-stop.safetensors'])
   })
 
   it('a NaN stop writes the last good state to its own file, keeps the last periodic checkpoint, and both resume', async () => {
@@ -373,18 +373,18 @@ describe('NaN and Infinity never cost the resumable state', () => {
     const o = await cli(['train', '--spec', at('poisoned.json'), '--out', at('nan'), '--no-pictures', '--checkpoint-every', '2', '--json'])
     expect(o.code, o.stderr).toBe(3)
     expect(lastJson(o)).toMatchObject({
-      error: { kind: 'nonFinite', step: 3, lastGoodStep: 3, checkpoint: at('nan/checkpoint.nan-stop.json'), lastCheckpoint: { file: at('nan/checkpoint.json'), step: 2 } }
+      error: { kind: 'nonFinite', step: 3, lastGoodStep: 3, checkpoint: at('nan/checkpoint.nan-stop.safetensors'), lastCheckpoint: { file: at('nan/checkpoint.safetensors'), step: 2 } }
     })
-    expect(o.stderr).toContain(`${at('nan/checkpoint.json')} (step 2) is as it was`)
-    expect((await readState(at('nan/checkpoint.json'))).step).toBe(2)
-    expect((await readState(at('nan/checkpoint.nan-stop.json'))).step).toBe(3)
+    expect(o.stderr).toContain(`${at('nan/checkpoint.safetensors')} (step 2) is as it was`)
+    expect((await readState(at('nan/checkpoint.safetensors'))).step).toBe(2)
+    expect((await readState(at('nan/checkpoint.nan-stop.safetensors'))).step).toBe(3)
     // With the bad row fixed (a data change applies on resume, with a warning), both go on to the end.
     writeSpec('fixed.json', spec({ optimizer: { type: 'adam', learningRate: 0.01 }, data: data('clean') }))
-    for (const from of ['checkpoint.json', 'checkpoint.nan-stop.json']) {
+    for (const from of ['checkpoint.safetensors', 'checkpoint.nan-stop.safetensors']) {
       const r = await cli(['train', '--spec', at('fixed.json'), '--resume', at(`nan/${from}`), '--out', at(`nan-resumed-${from}`), '--no-pictures'])
       expect(r.code, r.stderr).toBe(0)
       expect(r.stdout).toContain(`resuming with data.trainImages "${at('clean-images.idx')}" (the checkpoint was trained with "${at('poisoned-images.idx')}")`)
-      expect((await readState(at(`nan-resumed-${from}/checkpoint.json`))).step).toBe(60)
+      expect((await readState(at(`nan-resumed-${from}/checkpoint.safetensors`))).step).toBe(60)
     }
   })
 })
@@ -393,7 +393,7 @@ describe('--checkpoint-every', () => {
   it('writes the checkpoint every N steps and after every epoch; one written mid-epoch resumes to the same end', async () => {
     // A stand-in for the process's signals, asked after every step (after the periodic checkpoint):
     // it keeps a copy of every new version of the checkpoint.
-    const file = at('every/checkpoint.json')
+    const file = at('every/checkpoint.safetensors')
     let last: Buffer | undefined
     const copies: string[] = []
     const signals: Signals = {
@@ -422,7 +422,7 @@ describe('--checkpoint-every', () => {
     const r = await cli(['train', '--spec', at('good.json'), '--resume', mid, '--out', at('every-resumed'), '--no-pictures'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('(resuming at step 4, epoch 1, step 4 of 6)')
-    expectSameState(await readState(at('every-resumed/checkpoint.json')), await readState(file))
+    expectSameState(await readState(at('every-resumed/checkpoint.safetensors')), await readState(file))
   })
 
   it('refuses a value that is not a positive whole number', async () => {
@@ -440,7 +440,7 @@ describe('resume never ignores the spec: each changed field applies (said once) 
   beforeAll(async () => {
     const o = await cli(['train', '--spec', at('good.json'), '--out', at('base'), '--no-pictures'])
     if (o.code !== 0) throw new Error(o.stderr)
-    base = at('base/checkpoint.json')
+    base = at('base/checkpoint.safetensors')
   })
 
   const resume = (name: string, over: Record<string, unknown>, out: string): Promise<Outcome> =>
@@ -454,7 +454,7 @@ describe('resume never ignores the spec: each changed field applies (said once) 
     expect(changed.stdout.match(/the learning rate from step 60 on is 0\.002/g)).toHaveLength(1)
     const same = await resume('same-lr.json', epochs, 'same-lr')
     expect(same.code, same.stderr).toBe(0)
-    const [a, b] = [await readState(at('lr/checkpoint.json')), await readState(at('same-lr/checkpoint.json'))]
+    const [a, b] = [await readState(at('lr/checkpoint.safetensors')), await readState(at('same-lr/checkpoint.safetensors'))]
     expect(Optim.learningRate(a.optState)).toBe(0.002)
     expect((a.spec['optimizer'] as Record<string, unknown>)['learningRate']).toBe(0.002)
     expect(Optim.learningRate(b.optState)).toBe(0.05)
@@ -466,7 +466,7 @@ describe('resume never ignores the spec: each changed field applies (said once) 
     expect((await cli(['train', '--spec', at('cosine.json'), '--out', at('cosine'), '--no-pictures'])).code).toBe(0)
     const o = await cli([
       'train', '--spec', at(writeSpec('cosine14.json', spec({ optimizer: { type: 'adam', learningRate: 0.05, schedule: { type: 'cosine' } }, training: { epochs: 14, batchSize: 8, seed: 1 } }))),
-      '--resume', at('cosine/checkpoint.json'), '--out', at('cosine14'), '--no-pictures'
+      '--resume', at('cosine/checkpoint.safetensors'), '--out', at('cosine14'), '--no-pictures'
     ])
     expect(o.code, o.stderr).toBe(0)
     expect(o.stdout).toContain('resuming with training.epochs 14 (the checkpoint was trained with 10)')
@@ -495,7 +495,7 @@ describe('resume never ignores the spec: each changed field applies (said once) 
     expect(o.code, o.stderr).toBe(0)
     expect(o.stdout.match(/resuming with training\.epochs 11 \(the checkpoint was trained with 10\)/g)).toHaveLength(1)
     expect(o.stdout.match(/resuming with name "tiny2" \(the checkpoint was trained with "tiny"\)/g)).toHaveLength(1)
-    expect((await readState(at('renamed/checkpoint.json'))).step).toBe(66)
+    expect((await readState(at('renamed/checkpoint.safetensors'))).step).toBe(66)
   })
 })
 

@@ -14,7 +14,7 @@ import type { GradientTransformation, OptState } from '../optim/Transform.ts'
  * `--checkpoint-every` steps, at the end and when a signal stops training.
  * @internal
  */
-export const CHECKPOINT_NAME = 'checkpoint.json'
+export const CHECKPOINT_NAME = 'checkpoint.safetensors'
 
 /**
  * The file a NaN/Infinity stop saves the last good state to, so the last regular checkpoint stays as
