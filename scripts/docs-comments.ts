@@ -146,6 +146,8 @@ export const valueComment = (comment: string): ValueComment => {
 }
 
 export interface Line {
+  /** The line as written. */
+  readonly text: string
   /** The line without its trailing `//` comment (right-trimmed). */
   readonly code: string
   readonly comment: string | undefined
@@ -233,6 +235,7 @@ export const scanLines = (code: string): Line[] => {
     clean += '\n'
     const codePart = (commentAt === undefined ? text : text.slice(0, commentAt)).trimEnd()
     lines.push({
+      text,
       code: codePart,
       comment: commentAt === undefined ? undefined : text.slice(commentAt + 2),
       statementLevel: startLevel && minDepth >= startDepth && stack.length === startDepth && quote === undefined && !blockComment && stack.every((s) => s === '{b')
@@ -301,16 +304,22 @@ export const transformSnippet = (code: string, file: string, firstLine: number):
   let noRun: string | undefined
   const codeLines = lines.map((l, i) => ({ ...l, i })).filter((l) => l.code.trim() !== '')
   const out = lines.map((line, i) => {
-    const where = `${file}:${firstLine + i}`
+    let where = `${file}:${firstLine + i}`
     const directive = /^\s*docs:\s*no-run\b\s*(.*)$/.exec(line.comment ?? '')
     if (directive !== null) {
       if ((directive[1] as string).trim() === '') errors.push(`${where}: \`// docs: no-run\` needs a reason after it`)
       noRun = (directive[1] as string).trim()
       return lineText(line)
     }
-    if (line.comment === undefined || line.code.trim() === '') return lineText(line)
-    const value = valueComment(line.comment)
-    if (value.kind === 'none') return lineText(line)
+    if (line.code.trim() === '') return lineText(line)
+    // The value comment ends the line, or (for a line without a comment) is the whole next line.
+    const below = lines[i + 1]
+    const fromNextLine = line.comment === undefined && below !== undefined && below.code.trim() === '' && below.comment !== undefined
+    if (line.comment === undefined && !fromNextLine) return lineText(line)
+    const comment = (fromNextLine ? below?.comment : line.comment) as string
+    if (fromNextLine) where = `${file}:${firstLine + i + 1}`
+    const value = valueComment(comment)
+    if (value.kind === 'none' || (fromNextLine && value.kind === 'ambiguous')) return lineText(line)
     const k = codeLines.findIndex((l) => l.i === i)
     const previous = codeLines[k - 1]
     const next = codeLines[k + 1]
@@ -323,7 +332,7 @@ export const transformSnippet = (code: string, file: string, firstLine: number):
       (previous === undefined || !CONTINUES_AFTER.test(previous.code.trim()) || previous.code.trim().endsWith('{')) &&
       (next === undefined || !CONTINUES_BEFORE.test(next.code.trim()))
     if (!eligible) {
-      if (value.kind === 'expression') errors.push(`${where}: a \`// =>\` comment must end a complete statement on one line`)
+      if (value.kind === 'expression' && !fromNextLine) errors.push(`${where}: a \`// =>\` comment must end a complete statement on one line`)
       return lineText(line)
     }
     // `[a].map(…)` or `(a)` after a line without `;` continues that line's expression: not what it shows.
@@ -368,7 +377,7 @@ const parses = (expression: string): boolean => {
   }
 }
 
-const lineText = (line: Line): string => (line.comment === undefined ? line.code : `${line.code} //${line.comment}`)
+const lineText = (line: Line): string => line.text
 
 const fail = (errors: string[], message: string, line: Line): string => {
   errors.push(message)

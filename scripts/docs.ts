@@ -18,6 +18,8 @@
  *   const s = f(x) // { count: 0 }           a declaration of one name checks that name
  *   if (E.isRight(r)) r.right.n // 3          the condition must hold, then the value is checked
  *   console.log(x) // 3                       checks x (and prints nothing)
+ *   sha256Hex(bytes)                         a line without a comment, followed by a line that is
+ *   // 'e3b0…'                               only a value comment: the same check
  *
  * Literals compare exactly (numbers by `Object.is`, except that `0` matches either zero; an element of a
  * float32 tensor or array equals the literal rounded to float32, so `0.2` shows 0.2f); a tensor matches
@@ -532,6 +534,8 @@ const generate = (selected: ReadonlyArray<Snippet>): { generated: Generated[]; e
 interface Outcome {
   readonly ok: boolean
   readonly report: string
+  /** Wall-clock seconds of the process. */
+  readonly seconds: number
 }
 
 const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string; timedOut: boolean }> =>
@@ -554,6 +558,7 @@ const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number): P
   })
 
 const typeCheck = async (generated: ReadonlyArray<Generated>): Promise<Outcome> => {
+  const started = performance.now()
   const byFile = new Map(generated.map((g) => [basename(g.file), g.snippet]))
   const base = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> }
   const tsconfig = {
@@ -579,11 +584,12 @@ const typeCheck = async (generated: ReadonlyArray<Generated>): Promise<Outcome> 
     const message = (m[4] as string).replace(/"([^"]+)"/g, (all, p: string) => (specifierNames.has(p) ? `"${specifierNames.get(p)}"` : all))
     return `${relative(ROOT, s.source)}:${s.line + Number(m[2]) - 1 - HEADER_LINES}:${m[3]} (${s.what}): ${message}`
   })
-  return { ok: result.status === 0, report: mapped.join('\n') }
+  return { ok: result.status === 0, report: mapped.join('\n'), seconds: (performance.now() - started) / 1000 }
 }
 
 /** Runs one group's examples in one process; a failure names the example's file and line. */
 const runGroup = async (group: Group, generated: ReadonlyArray<Generated>): Promise<Outcome> => {
+  const started = performance.now()
   const jobs = generated.map((g) => ({ id: g.snippet.id, file: g.file, source: relative(ROOT, g.snippet.source), line: g.snippet.line, headerLines: HEADER_LINES }))
   const list = join(CHECK_DIR, `run-${group}.json`)
   writeFileSync(list, JSON.stringify(jobs, null, 1))
@@ -607,7 +613,7 @@ const runGroup = async (group: Group, generated: ReadonlyArray<Generated>): Prom
     const where = g === undefined ? 'before the first example' : `in ${relative(ROOT, g.snippet.source)}:${g.snippet.line} (${g.snippet.what})`
     failures.push(`the ${group} examples' process ${result.timedOut ? 'timed out' : `exited with ${result.status}`} ${where}:\n${result.stderr.split('\n').slice(-15).join('\n')}`)
   }
-  return { ok: failures.length === 0, report: failures.join('\n') }
+  return { ok: failures.length === 0, report: failures.join('\n'), seconds: (performance.now() - started) / 1000 }
 }
 
 // main
@@ -650,11 +656,11 @@ const main = async (): Promise<number> => {
     console.error(`value comments that cannot be checked:\n${errors.map((e) => `  ${e}`).join('\n')}`)
     failed = true
   }
-  const groups = (['core', 'node', 'viz', 'onnx'] as const).map((group) => ({ group, examples: generated.filter((g) => g.group === group && g.noRun === undefined) }))
-  const [checked, ...ran] = await Promise.all([
-    typeCheck(generated),
-    ...(noRun ? [] : groups.filter((g) => g.examples.length > 0).map((g) => runGroup(g.group, g.examples)))
-  ])
+  const groups = (['core', 'node', 'viz', 'onnx'] as const)
+    .map((group) => ({ group, examples: generated.filter((g) => g.group === group && g.noRun === undefined) }))
+    .filter((g) => g.examples.length > 0)
+  // One tsc and one process per group, all at once: the machine's cores share them.
+  const [checked, ...ran] = await Promise.all([typeCheck(generated), ...(noRun ? [] : groups.map((g) => runGroup(g.group, g.examples)))])
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   if (checked === undefined || !checked.ok) {
     console.error(`examples that do not type-check:\n${checked?.report ?? ''}`)
@@ -666,9 +672,9 @@ const main = async (): Promise<number> => {
     failed = true
   }
   const skipped = generated.filter((g) => g.noRun !== undefined)
-  const counts = groups.map((g) => `${g.examples.length} ${g.group}`).join(', ')
+  const counts = groups.map((g, i) => `${g.examples.length} ${g.group} in ${ran[i]?.seconds.toFixed(1)} s`).join(', ')
   console.log(
-    `${generated.length} examples type-checked${noRun ? '' : `, ${generated.length - skipped.length} run (${counts})`} in ${seconds} s` +
+    `${generated.length} examples type-checked (tsc ${checked?.seconds.toFixed(1)} s)${noRun ? '' : `, ${generated.length - skipped.length} run (${counts})`}: ${seconds} s in all` +
       (skipped.length > 0 ? `; not run: ${skipped.map((g) => `${relative(ROOT, g.snippet.source)}:${g.snippet.line} (${g.noRun})`).join('; ')}` : '')
   )
   if (failed) console.error(`(generated files kept in ${relative(ROOT, CHECK_DIR)})`)

@@ -120,6 +120,14 @@ describe('value comments: which lines are checks', () => {
     expect(out[3]).toMatch(/^__doc\.check\(\(x\), /)
   })
 
+  it('reads a value comment on the line below a statement without one', () => {
+    const out = rewritten(['f(1)', "// 'a'", 'g(1)', '// the next step', 'h(1)', '// 5 batches of 16 rows'].join('\n'))
+    expect(out[0]).toMatch(/^__doc\.check\(\(f\(1\)\), .*"x\.ts:2"/)
+    expect(out[1]).toBe("// 'a'")
+    expect(out[2]).toBe('g(1)')
+    expect(out[4]).toBe('h(1)')
+  })
+
   it('checks inside blocks but not inside object literals, calls or continued expressions', () => {
     const code = ['if (ok) {', '  f(1) // 2', '}', 'const o = {', '  a: 1 // 1', '}', 'g(', '  x // 1', ')', 'h(1) // 1', '  .map(k) // [1]'].join('\n')
     const out = rewritten(code)
