@@ -12,12 +12,12 @@
  * the least disturbed one). Flops count a multiply-add as two. `wasm-2t` splits every product between
  * two threads unless `--minFlops` sets a threshold (on 2·m·k·n), to find where splitting pays.
  */
-import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/Either'
 import { type Kernels, reference } from '../src/tensor/kernels.ts'
 import { type Tensor } from '../src/tensor/Tensor.ts'
 import { spawnNodeWorker } from '../src/node/threads.ts'
 import { backendWith } from '../src/tensor/wasm/backend.ts'
+import { parseFlags } from './flags.ts'
 
 type Form = 'x·W' | 'dy·Wᵀ' | 'xᵀ·dy'
 const FORMS: ReadonlyArray<Form> = ['x·W', 'dy·Wᵀ', 'xᵀ·dy']
@@ -29,15 +29,13 @@ const NETS: Record<string, { batch: number; layers: ReadonlyArray<[number, numbe
   L: { batch: 128, layers: [[784, 800], [800, 10]] }
 }
 
-const { values: args } = parseArgs({
-  options: {
-    nets: { type: 'string', default: 'S,M,L' },
-    backends: { type: 'string', default: 'reference,wasm,wasm-2t' },
-    reps: { type: 'string', default: '5' },
-    minMs: { type: 'string', default: '30' },
-    minFlops: { type: 'string', default: '0' },
-    json: { type: 'boolean', default: false }
-  }
+const args = parseFlags('bench/gemm.ts', {
+  nets: { type: 'string', default: 'S,M,L' },
+  backends: { type: 'string', default: 'reference,wasm,wasm-2t' },
+  reps: { type: 'string', default: '5' },
+  minMs: { type: 'string', default: '30' },
+  minFlops: { type: 'string', default: '0' },
+  json: { type: 'boolean', default: false }
 })
 
 const available = (): Record<string, Kernels> => {

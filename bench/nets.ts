@@ -33,7 +33,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 // The modules themselves, not '../src/index.ts': the index also loads Viz (vega) and ONNX, ~45 MB of
 // resident memory a training run does not use and that would count in its peak RSS.
@@ -47,6 +46,7 @@ import * as Random from '../src/random/Key.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import * as Tensor from '../src/tensor/Tensor.ts'
 import * as Train from '../src/train/index.ts'
+import { parseFlags, usageError } from './flags.ts'
 
 /** One layer, described once and built by each framework. */
 type LayerSpec =
@@ -520,24 +520,22 @@ const writeTorchJob = (dir: string, net: NetName, epochs: number, subset: number
 
 // ---------------------------------------------------------------------------------------------------
 
-const { values: args } = parseArgs({
-  options: {
-    nets: { type: 'string', default: NET_NAMES.join(',') },
-    epochs: { type: 'string', default: '2' },
-    peers: { type: 'string' },
-    peer: { type: 'string' },
-    subset: { type: 'string' },
-    'predict-reps': { type: 'string', default: '5' },
-    json: { type: 'boolean', default: false },
-    threads: { type: 'string' },
-    'torch-threads': { type: 'string', default: 'auto' },
-    'openblas-threads': { type: 'string', default: 'auto' },
-    child: { type: 'string' }
-  }
+const args = parseFlags('bench/nets.ts', {
+  nets: { type: 'string', default: NET_NAMES.join(',') },
+  epochs: { type: 'string', default: '2' },
+  peers: { type: 'string' },
+  peer: { type: 'string' },
+  subset: { type: 'string' },
+  'predict-reps': { type: 'string', default: '5' },
+  json: { type: 'boolean', default: false },
+  threads: { type: 'string' },
+  'torch-threads': { type: 'string', default: 'auto' },
+  'openblas-threads': { type: 'string', default: 'auto' },
+  child: { type: 'string' }
 })
 const positiveInt = (flag: string, text: string): number => {
   const n = Number(text)
-  if (!(/^\d+$/.test(text) && n >= 1)) throw new Error(`--${flag} must be a positive integer, got '${text}'`)
+  if (!(/^\d+$/.test(text) && n >= 1)) usageError('bench/nets.ts', `--${flag} must be a positive integer, got '${text}'`)
   return n
 }
 const epochs = positiveInt('epochs', args.epochs)

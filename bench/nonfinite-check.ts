@@ -24,7 +24,6 @@
  * normal; 16 fixed batches of uniform [0, 1) pixels and random labels, cycled. CPU time (all threads
  * of this process) is reported next to wall time: on a shared machine it is the less disturbed one.
  */
-import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import * as Data from '../src/data/index.ts'
 import * as Init from '../src/init/Initializer.ts'
@@ -35,16 +34,15 @@ import * as Random from '../src/random/Key.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import * as Train from '../src/train/index.ts'
 import * as Tree from '../src/tree/Tree.ts'
+import { parseFlags, usageError } from './flags.ts'
 
-const { values: args } = parseArgs({
-  options: {
-    nets: { type: 'string', default: 'S,L' },
-    opt: { type: 'string', default: 'adam' },
-    rounds: { type: 'string', default: '15' },
-    steps: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '20' },
-    threads: { type: 'string', default: '1' }
-  }
+const args = parseFlags('bench/nonfinite-check.ts', {
+  nets: { type: 'string', default: 'S,L' },
+  opt: { type: 'string', default: 'adam' },
+  rounds: { type: 'string', default: '15' },
+  steps: { type: 'string', default: '20' },
+  warmup: { type: 'string', default: '20' },
+  threads: { type: 'string', default: '1' }
 })
 
 const he = { weightInit: Init.heNormal }
@@ -69,7 +67,7 @@ const OPTIMIZERS: Record<string, () => Optim.AnyTransformation> = {
 }
 
 const makeOptimizer = OPTIMIZERS[args.opt]
-if (makeOptimizer === undefined) throw new Error(`--opt: expected one of ${Object.keys(OPTIMIZERS).join(', ')}, got ${args.opt}`)
+if (makeOptimizer === undefined) usageError('bench/nonfinite-check.ts', `--opt: expected one of ${Object.keys(OPTIMIZERS).join(', ')}, got ${args.opt}`)
 const rounds = Number(args.rounds)
 const stepsPerRound = Number(args.steps)
 const warmup = Number(args.warmup)
@@ -100,7 +98,7 @@ const timed = (f: () => void): { readonly wall: number; readonly cpu: number } =
 
 for (const name of args.nets.split(',')) {
   const net = NETS[name]
-  if (net === undefined) throw new Error(`--nets: expected names among ${Object.keys(NETS).join(', ')}, got ${name}`)
+  if (net === undefined) return usageError('bench/nonfinite-check.ts', `--nets: expected names among ${Object.keys(NETS).join(', ')}, got ${name}`)
   const batches: Data.Dataset[] = Array.from({ length: 16 }, (_, i) => {
     const inputs = Random.uniform(Random.key(1000 + i), [net.batch, 784], 0, 1, 'float32')
     const labels = Array.from(Random.uniform(Random.key(2000 + i), [net.batch], 0, 10, 'float64').data, (u) => Math.min(9, Math.floor(u)))
