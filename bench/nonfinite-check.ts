@@ -66,8 +66,7 @@ const OPTIMIZERS: Record<string, () => Optim.AnyTransformation> = {
   rmsprop: () => Optim.rmsprop(1e-3)
 }
 
-const makeOptimizer = OPTIMIZERS[args.opt]
-if (makeOptimizer === undefined) usageError('bench/nonfinite-check.ts', `--opt: expected one of ${Object.keys(OPTIMIZERS).join(', ')}, got ${args.opt}`)
+const makeOptimizer = OPTIMIZERS[args.opt] ?? usageError('bench/nonfinite-check.ts', `--opt: expected one of ${Object.keys(OPTIMIZERS).join(', ')}, got ${args.opt}`)
 const rounds = Number(args.rounds)
 const stepsPerRound = Number(args.steps)
 const warmup = Number(args.warmup)
@@ -97,8 +96,7 @@ const timed = (f: () => void): { readonly wall: number; readonly cpu: number } =
 }
 
 for (const name of args.nets.split(',')) {
-  const net = NETS[name]
-  if (net === undefined) return usageError('bench/nonfinite-check.ts', `--nets: expected names among ${Object.keys(NETS).join(', ')}, got ${name}`)
+  const net = NETS[name] ?? usageError('bench/nonfinite-check.ts', `--nets: expected names among ${Object.keys(NETS).join(', ')}, got ${name}`)
   const batches: Data.Dataset[] = Array.from({ length: 16 }, (_, i) => {
     const inputs = Random.uniform(Random.key(1000 + i), [net.batch, 784], 0, 1, 'float32')
     const labels = Array.from(Random.uniform(Random.key(2000 + i), [net.batch], 0, 10, 'float64').data, (u) => Math.min(9, Math.floor(u)))
