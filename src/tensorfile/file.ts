@@ -43,8 +43,12 @@ import {
  * Options of `write`.
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor } from 'nn-ts'
  * import { TensorFile } from 'nn-ts/node'
- * const options: TensorFile.WriteOptions = { chunkBytes: 1 << 20 }
+ * const options: TensorFile.WriteOptions = { chunkBytes: 1 << 20 } // at most 1 MiB per write call
+ * const written = await TensorFile.write('big.safetensors', [['W', Tensor.zeros([1024, 1024])]], {}, options)()
+ * E.isRight(written) // true
  */
 export interface WriteOptions {
   /** The most bytes handed to one write call (default 16 MiB): bounds what is in flight at once. */
@@ -55,8 +59,15 @@ export interface WriteOptions {
  * Options of `read`: those of `decode`, and the read size.
  * @category model
  * @example
+ * import { writeFileSync } from 'node:fs'
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { TensorFile } from 'nn-ts/node'
+ * // A safetensors file from another tool: no nn-ts checksum in its header.
+ * const json = new TextEncoder().encode('{"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+ * writeFileSync('other.safetensors', new Uint8Array([json.length, 0, 0, 0, 0, 0, 0, 0, ...json, 0, 0, 128, 63]))
  * const options: TensorFile.ReadOptions = { requireChecksum: false }
+ * const read = await TensorFile.read('other.safetensors', options)()
+ * if (E.isRight(read)) read.right.tensors[0]?.[1] // [1]
  */
 export interface ReadOptions extends DecodeOptions {
   /** The most bytes asked of one read call (default 16 MiB). */
@@ -129,10 +140,12 @@ const writeAll = async (handle: FileHandle, bytes: Uint8Array): Promise<void> =>
  * is untouched, and the error names `file`, the step and the cause.
  * @category file
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Tensor } from 'nn-ts'
  * import { TensorFile } from 'nn-ts/node'
  * const save = TensorFile.write('net.safetensors', [['W', Tensor.zeros([784, 40])], ['b', Tensor.zeros([40])]], { epoch: '3' })
- * // await save() // Right(undefined), or Left(TensorFileError) naming the file
+ * const saved = await save() // written next to the target, then renamed over it
+ * saved // => E.right(undefined)
  */
 export const write =
   (
@@ -211,11 +224,16 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
  * edited, not a tensor file — is a `TensorFileError` whose message starts with the file name.
  * @category file
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import * as TE from 'fp-ts/lib/TaskEither.js'
  * import { pipe } from 'fp-ts/lib/function.js'
+ * import { Tensor } from 'nn-ts'
  * import { TensorFile } from 'nn-ts/node'
+ * await TensorFile.write('net.safetensors', [['W', Tensor.zeros([784, 40])], ['b', Tensor.zeros([40])]])()
  * const load = pipe(TensorFile.read('net.safetensors'), TE.map((f) => f.tensors.map(([name]) => name)))
- * // await load() // Right(['W', 'b']) or Left: "net.safetensors: checksum mismatch: …"
+ * await load() // => E.right(['W', 'b'])
+ * const missing = await TensorFile.read('missing.safetensors')()
+ * if (E.isLeft(missing)) missing.left.message // 'missing.safetensors: …'
  */
 export const read =
   (file: string, options: ReadOptions = {}): TE.TaskEither<TensorFileError, TensorFile> =>

@@ -11,6 +11,8 @@
  * import { Tensor, TensorFile } from 'nn-ts'
  * const bytes = TensorFile.encode([['W', Tensor.fromRows([[1, 2], [3, 4]])], ['b', Tensor.vector([0.5, -0])]], { step: '120' })
  * const back = pipe(bytes, E.flatMap((b) => TensorFile.decode(b)))
+ * if (E.isRight(back)) back.right.metadata // { step: '120' }
+ * if (E.isRight(back)) back.right.tensors[1]?.[1] // [0.5, -0]: bit for bit, −0 included
  * @since 0.2.0
  */
 export * from './safetensors.ts'

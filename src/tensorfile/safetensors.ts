@@ -53,6 +53,7 @@ import { type Sha256, sha256 } from './sha256.ts'
  * @example
  * import { TensorFile } from 'nn-ts'
  * const e: TensorFile.TensorFileError = TensorFile.tensorFileError('the file is empty', { offset: 0 })
+ * e // { _tag: 'TensorFileError', message: 'the file is empty', offset: 0 }
  */
 export interface TensorFileError {
   readonly _tag: 'TensorFileError'
@@ -69,8 +70,12 @@ export interface TensorFileError {
  * Named tensors in a fixed order, and free-form string metadata: what a tensor file holds.
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Tensor, TensorFile } from 'nn-ts'
  * const f: TensorFile.TensorFile = { tensors: [['W', Tensor.zeros([2, 3])]], metadata: { note: 'zeros' } }
+ * const bytes = TensorFile.encode(f.tensors, f.metadata)
+ * const back = E.flatMap((b: Uint8Array) => TensorFile.decode(b))(bytes)
+ * if (E.isRight(back)) back.right // => f
  */
 export interface TensorFile {
   readonly tensors: ReadonlyArray<readonly [string, Tensor]>
@@ -83,8 +88,11 @@ export interface TensorFile {
  * section (`end − begin = product(shape) · itemsize`).
  * @category model
  * @example
- * import { TensorFile } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor, TensorFile } from 'nn-ts'
  * const entry: TensorFile.TensorEntry = { name: 'b', dtype: 'float32', shape: [3], begin: 0, end: 12 }
+ * const header = E.flatMap((b: Uint8Array) => TensorFile.decodeHeader(b))(TensorFile.encode([['b', Tensor.zeros([3])]]))
+ * if (E.isRight(header)) header.right.tensors // => [entry]
  */
 export interface TensorEntry {
   readonly name: string
@@ -102,9 +110,8 @@ export interface TensorEntry {
  * import * as E from 'fp-ts/lib/Either.js'
  * import { Tensor, TensorFile } from 'nn-ts'
  * const bytes = TensorFile.encode([['b', Tensor.zeros([3])]])
- * if (E.isRight(bytes)) {
- *   const header = TensorFile.decodeHeader(bytes.right) // Right({ dataStart: 168, dataLength: 12, … })
- * }
+ * const header = E.flatMap((b: Uint8Array) => TensorFile.decodeHeader(b))(bytes)
+ * if (E.isRight(header)) header.right // { dataStart: 168, dataLength: 12, tensors: [{ name: 'b', … }], metadata: {}, checksum: 'sha256:…' }
  */
 export interface Header {
   /** The file offset of the data section: 8 + the header length. */
@@ -139,8 +146,15 @@ export interface Layout {
  * Options of `decode` and `decodeHeader`.
  * @category model
  * @example
- * import { TensorFile } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor, TensorFile } from 'nn-ts'
+ * // A file another tool wrote: a header without nn-ts's checksum.
+ * const json = new TextEncoder().encode('{"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+ * const bytes = new Uint8Array([json.length, 0, 0, 0, 0, 0, 0, 0, ...json, 0, 0, 128, 63])
  * const foreign: TensorFile.DecodeOptions = { requireChecksum: false }
+ * E.isRight(TensorFile.decode(bytes)) // false: nn-ts's own files carry a checksum
+ * const r = TensorFile.decode(bytes, foreign)
+ * if (E.isRight(r)) r.right.tensors // => [['b', Tensor.vector([1])]]
  */
 export interface DecodeOptions {
   /**
@@ -272,8 +286,9 @@ const headerJson = (tensors: ReadonlyArray<TensorEntry>, metadata: Readonly<Reco
  * if (E.isRight(bytes)) {
  *   const header = TensorFile.decodeHeader(bytes.right)
  *   if (E.isRight(header)) {
+ *     // Hash the data section as it streams in, then compare with the header's checksum.
  *     const hasher = TensorFile.startChecksum(header.right).update(bytes.right.subarray(header.right.dataStart))
- *     TensorFile.verifyChecksum(header.right, hasher) // Right(undefined)
+ *     TensorFile.verifyChecksum(header.right, hasher) // => E.right(undefined)
  *   }
  * }
  */
@@ -414,7 +429,7 @@ const show = (s: string): string => JSON.stringify(s.length <= 60 ? s : `${s.sli
  * import * as E from 'fp-ts/lib/Either.js'
  * import { Tensor, TensorFile } from 'nn-ts'
  * const bytes = TensorFile.encode([['b', Tensor.zeros([3])]])
- * if (E.isRight(bytes)) TensorFile.headerSize(bytes.right.subarray(0, 8), bytes.right.length) // Right(168)
+ * if (E.isRight(bytes)) TensorFile.headerSize(bytes.right.subarray(0, 8), bytes.right.length) // => E.right(168)
  */
 export const headerSize = (first: Uint8Array, fileLength: number = first.length): E.Either<TensorFileError, number> => {
   if (fileLength < PREFIX_BYTES)
@@ -635,7 +650,7 @@ export const decodeHeader = (bytes: Uint8Array, fileLength: number = bytes.lengt
  * import { pipe } from 'fp-ts/lib/function.js'
  * import { Tensor, TensorFile } from 'nn-ts'
  * const back = pipe(TensorFile.encode([['W', Tensor.fromArray([2], [1, -0])]], { note: 'tiny' }), E.flatMap((bytes) => TensorFile.decode(bytes)))
- * // Right({ tensors: [['W', { shape: [2], dtype: 'float32', data: Float32Array [1, -0] }]], metadata: { note: 'tiny' } })
+ * if (E.isRight(back)) back.right // { tensors: [['W', { shape: [2], dtype: 'float32', data: Float32Array [1, -0] }]], metadata: { note: 'tiny' } }
  */
 export const decode = (bytes: Uint8Array, options: DecodeOptions = {}): E.Either<TensorFileError, TensorFile> =>
   neverThrow(() => {

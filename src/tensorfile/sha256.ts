@@ -109,6 +109,9 @@ const compress = (k: Int32Array, h: Int32Array, w: Int32Array, m: Uint8Array, fr
  * @example
  * import { TensorFile } from 'nn-ts'
  * const hasher: TensorFile.Sha256 = TensorFile.sha256()
+ * hasher.update(new Uint8Array([1, 2, 3])).byteLength() // 3
+ * // The same digest as hashing the bytes at once:
+ * hasher.hex() // => TensorFile.sha256Hex(new Uint8Array([1, 2, 3]))
  */
 export interface Sha256 {
   /** Adds `chunk` to the message and returns the same hasher. The chunk is read now, never kept. */
