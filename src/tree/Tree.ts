@@ -30,10 +30,11 @@ import { type Tensor, isFinite as tensorIsFinite, sameShape, showShape } from '.
  * @category model
  * @since 0.1.0
  * @example
- * import { Tensor, type Tree } from 'nn-ts'
+ * import { Tensor, Tree } from 'nn-ts'
  * const params: Tree.Tree = [{ W: Tensor.zeros([2, 3]), b: Tensor.zeros([3]) }, []]
  * const state: Tree.Tree<Tensor.Tensor | number> = { count: 0, mu: params }
  * const mask: Tree.Tree<boolean> = [{ W: true, b: false }, []]
+ * Tree.size(state) // 10: 6 + 3 values of tensors, and the count
  */
 export type Tree<L = Tensor> = L | ReadonlyArray<Tree<L>> | { readonly [key: string]: Tree<L> }
 
@@ -44,8 +45,9 @@ export type Tree<L = Tensor> = L | ReadonlyArray<Tree<L>> | { readonly [key: str
  * @category model
  * @since 0.2.0
  * @example
- * import { Optim, Tensor, type Tree } from 'nn-ts'
+ * import { Optim, Tensor, Tree } from 'nn-ts'
  * const state: Tree.Tree<Tree.DefaultLeaf> = Optim.adam(1e-3).init({ w: Tensor.zeros([2]) })
+ * Tree.leaves(state).map((l) => Tree.showPath(l.path)) // ['[0].count', '[0].mu.w', '[0].nu.w', '[1].count', '[1].learningRate']
  */
 export type DefaultLeaf = Tensor | number | boolean
 
@@ -66,8 +68,9 @@ export type Path = ReadonlyArray<string | number>
  * @category model
  * @since 0.1.0
  * @example
- * import { Tensor, type Tree } from 'nn-ts'
+ * import { Tensor, Tree } from 'nn-ts'
  * const leaf: Tree.Leaf = { path: [0, 'b'], value: Tensor.zeros([3]) }
+ * Tree.leaves([{ b: Tensor.zeros([3]) }]) // => [leaf]
  */
 export interface Leaf<L = Tensor> {
   readonly path: Path
@@ -106,9 +109,11 @@ export interface WalkOptions {
  * @category model
  * @since 0.2.0
  * @example
- * import type { Tree } from 'nn-ts'
+ * import { Tensor, Tree } from 'nn-ts'
  * const asNumbers: Tree.EqualsOptions = { signedZero: false, nanEqual: false } // IEEE ==
  * const close: Tree.EqualsOptions = { rtol: 1e-6, atol: 1e-12 }
+ * Tree.equals(Tensor.vector([0, NaN]), Tensor.vector([-0, NaN]), asNumbers) // false: NaN ≠ NaN
+ * Tree.equals(Tensor.vector([1], 'float64'), Tensor.vector([1 + 1e-9], 'float64'), close) // true
  */
 export interface EqualsOptions extends WalkOptions {
   readonly rtol?: number
@@ -123,8 +128,11 @@ export interface EqualsOptions extends WalkOptions {
  * @category model
  * @since 0.2.0
  * @example
- * import type { Tree } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Tensor, Tree } from 'nn-ts'
  * const p: Tree.TreeProblem = 'mismatch'
+ * const r = E.tryCatch(() => Tree.zipWith([[Tensor.zeros([1])], [Tensor.zeros([1]), Tensor.zeros([1])]], ([a]) => a), (e) => e)
+ * if (E.isLeft(r) && r.left instanceof Tree.TreeError) r.left.problem // => p
  */
 export type TreeProblem = 'mismatch' | 'notATree' | 'tooDeep' | 'noSuchPath'
 
@@ -136,12 +144,11 @@ export type TreeProblem = 'mismatch' | 'notATree' | 'tooDeep' | 'noSuchPath'
  * @category model
  * @since 0.2.0
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Tensor, Tree } from 'nn-ts'
- * try {
- *   Tree.zipWith([{ W: Tensor.zeros([2]) }, { W: Tensor.zeros([3]) }], ([a]) => a)
- * } catch (e) {
- *   if (e instanceof Tree.TreeError) e.path // ['W']
- * }
+ * const r = E.tryCatch(() => Tree.zipWith([{ W: Tensor.zeros([2]) }, { W: Tensor.zeros([3]) }], ([a]) => a), (e) => e)
+ * if (E.isLeft(r) && r.left instanceof Tree.TreeError) r.left.path // ['W']
+ * if (E.isLeft(r)) r.left // { message: 'Tree.zipWith: tree 1 differs from tree 0 at W: expected float32 [2], found float32 [3]' }
  */
 export class TreeError extends TypeError {
   constructor(
