@@ -23,13 +23,17 @@ const SIGNAL_EXIT: Readonly<Record<StopSignal, number>> = { SIGINT: 130, SIGTERM
  * A writer to `stream` that survives the stream's end: after its first error (EPIPE when the reader
  * went away, or any other) it writes nothing more to it, and the error is not thrown at the process.
  */
+/** Set by a signal that quits at once: the exit code, whatever the interrupted command returns. */
+let quitCode: number | undefined
+
 const guardedWriter = (stream: NodeJS.WriteStream): ((text: string) => void) => {
   let open = true
   stream.on('error', () => {
     open = false
   })
   return (text) => {
-    if (!open || stream.destroyed || stream.writableEnded) return
+    // Quitting: what the interrupted command still says (a failed rename, a resume hint) is not true.
+    if (!open || quitCode !== undefined || stream.destroyed || stream.writableEnded) return
     try {
       stream.write(text)
     } catch {
@@ -46,7 +50,7 @@ const processSignals = (): Signals => {
   let requested: StopSignal | undefined
   let catching = false
   const cleanups = new Set<() => void>()
-  const exitNow = (signal: StopSignal): void => {
+  const cleanUp = (): void => {
     for (const cleanup of cleanups) {
       try {
         cleanup()
@@ -54,7 +58,16 @@ const processSignals = (): Signals => {
         // Exiting anyway; the next cleanup still runs.
       }
     }
-    process.exit(SIGNAL_EXIT[signal])
+  }
+  const exitNow = (signal: StopSignal): void => {
+    quitCode = SIGNAL_EXIT[signal]
+    cleanUp()
+    // A write already handed to the thread pool may still create its temporary file after this
+    // moment; give in-flight file operations a moment to land, then clean up again and exit.
+    setTimeout(() => {
+      cleanUp()
+      process.exit(SIGNAL_EXIT[signal])
+    }, 100)
   }
   const on = (signal: StopSignal) => (): void => {
     if (!catching || requested !== undefined) return exitNow(signal)
@@ -90,4 +103,7 @@ void run(process.argv.slice(2), {
   signals: processSignals()
   // Exit explicitly: a finished command should not wait on handles a library left open. Writes to
   // pipes and files are synchronous on POSIX, so nothing printed is lost.
-}).then((code) => process.exit(code))
+}).then((code) => {
+  // After a quitting signal, its own exit comes from exitNow's timer (the command's failure is its echo).
+  if (quitCode === undefined) process.exit(code)
+})

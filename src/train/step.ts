@@ -18,12 +18,27 @@ import { kernels as K } from '../tensor/backend.ts'
 import { type DType, type Tensor, isFinite, sliceRows } from '../tensor/Tensor.ts'
 import * as Tree from '../tree/Tree.ts'
 
-/** A network as the trainer sees it. @category model */
+/**
+ * A network as the trainer sees it.
+ * @category model
+ * @example
+ * import { Layers, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 4), Layers.relu())
+ * const asTrained: Train.Network<Layers.ParamsOf<typeof net>, Layers.StateOf<typeof net>> = net // widths as plain numbers
+ * asTrained.inWidth // 2
+ */
 export type Network<P extends Tree.Tree, S extends Tree.Tree> = Layer<P, S, Width, Width>
 
 /**
  * Everything that changes during training, as one immutable value.
  * @category model
+ * @example
+ * import { Layers, Optim, Train, Tree } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 4), Layers.relu(), Layers.dense(4, 2))
+ * const optimizer = Optim.momentum(0.1, 0.9)
+ * const s0: Train.TrainState<Layers.ParamsOf<typeof net>, Layers.StateOf<typeof net>, Optim.StateOf<typeof optimizer>> = Train.initialState(net, optimizer, 42)
+ * s0.step // 0
+ * Tree.equals(s0.params, Train.initialState(net, optimizer, 42).params) // true: one seed, one state
  */
 export interface TrainState<P extends Tree.Tree, S extends Tree.Tree, O extends OptState> {
   readonly params: P
@@ -36,7 +51,18 @@ export interface TrainState<P extends Tree.Tree, S extends Tree.Tree, O extends 
   readonly step: number
 }
 
-/** @category model */
+/**
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const [r] = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.5))(xor.right)(Train.initialState(net, Optim.sgd(0.5), 0))
+ * const metrics: Train.StepMetrics | undefined = E.isRight(r) ? r.right : undefined
+ * metrics // { loss: …, errors: …, size: 4 }
+ */
 export interface StepMetrics {
   /** Mean loss over the batch. */
   readonly loss: number
@@ -48,12 +74,23 @@ export interface StepMetrics {
 /**
  * Training stopped because a value became NaN or ±Infinity.
  * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Init, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 2, { weightInit: Init.constant(Infinity) }))
+ * const batch = Data.fromLabelled(Tensor.fromRows([[1, 1]]), [0], 2)
+ * if (E.isLeft(batch)) throw new Error(batch.left.message)
+ * const s0 = Train.initialState(net, Optim.sgd(0.1), 0)
+ * const [r, s] = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.1))(batch.right)(s0)
+ * const error: Train.NonFiniteError | undefined = E.isLeft(r) && r.left._tag === 'NonFinite' ? r.left : undefined
+ * error?.where // 'forward pass, layer [0] dense(2→2)'
+ * s === s0 // true: the last good state
  */
 export interface NonFiniteError {
   readonly _tag: 'NonFinite'
   /** The step (0-based count of steps before it) that produced the value. */
   readonly step: number
-  /** Where, for a person: `forward pass, output of …`, `loss …`, `backward pass, gradient of params[2].W`, `layerState[1].runningVar`, `params[0].b after the optimizer update`. */
+  /** Where, for a person: `forward pass, output of …`, `loss …`, `backward pass, gradient of params[2].W`, `layerState[1].runningVar`, `params[0].b after the optimizer update`, `optState[0].nu[0].W after the optimizer update`. */
   readonly where: string
   readonly message: string
 }
@@ -62,6 +99,14 @@ export interface NonFiniteError {
  * A batch that does not fit the network: its width is not the network's input width, or its targets
  * do not have one column per output.
  * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 2))
+ * const threeFeatures = Data.fromLabelled(Tensor.fromRows([[1, 2, 3]]), [0], 2)
+ * if (E.isLeft(threeFeatures)) throw new Error(threeFeatures.left.message)
+ * const [r] = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.1))(threeFeatures.right)(Train.initialState(net, Optim.sgd(0.1), 0))
+ * if (E.isLeft(r)) r.left // { _tag: 'BatchShapeError', step: 0, message: 'the batch offered to step 0 does not fit: inputs of shape [1, 3], expected [1, 2] for sequential(dense(2→2))' }
  */
 export interface BatchShapeError {
   readonly _tag: 'BatchShapeError'
@@ -70,7 +115,15 @@ export interface BatchShapeError {
   readonly message: string
 }
 
-/** Why a step did not happen. @category model */
+/**
+ * Why a step did not happen.
+ * @category model
+ * @example
+ * import type { Train } from 'nn-ts'
+ * const explain = (e: Train.TrainingError): string =>
+ *   e._tag === 'NonFinite' ? `diverged at step ${e.step} (${e.where}): lower the learning rate` : `bad data: ${e.message}`
+ * explain({ _tag: 'BatchShapeError', step: 3, message: 'inputs of shape [1, 3], expected [1, 2]' }) // 'bad data: inputs of shape [1, 3], expected [1, 2]'
+ */
 export type TrainingError = NonFiniteError | BatchShapeError
 
 /** Whether `batch` fits `network`, as a message when it does not (widths known only at run time included). */
@@ -145,7 +198,14 @@ const dataKey = (seed: number): Random.Key => Random.fold(Random.key(seed), 0x0d
 export const epochOrder = (train: Dataset, batchSize: number, seed: number, epoch: number, from = 0): Iterable<Dataset> =>
   epochBatchStream(train, batchSize, dataKey(seed), epoch, from)
 
-/** Number of rows whose arg-max differs from `labels`. @category utils */
+/**
+ * Number of rows whose arg-max differs from `labels`.
+ * @category utils
+ * @example
+ * import { Tensor, Train } from 'nn-ts'
+ * const outputs = Tensor.fromRows([[0.9, 0.1], [0.2, 0.8]]) // arg-max: classes 0 and 1
+ * Train.countErrors(outputs, [0, 0]) // 1
+ */
 export const countErrors = (predictions: Tensor, labels: ReadonlyArray<number>): number =>
   K.argmaxRows(predictions).reduce((n, p, i) => n + (p === labels[i] ? 0 : 1), 0)
 
@@ -153,6 +213,18 @@ export const countErrors = (predictions: Tensor, labels: ReadonlyArray<number>):
  * What a network state needs to compute gradients: params, layer state, the PRNG key and the step
  * count (which names the step in errors). A `TrainState` is one, so `valueAndGrad` runs on it too.
  * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Random, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 2))
+ * const batch = Data.fromLabelled(Tensor.fromRows([[1, 2]]), [1], 2)
+ * if (E.isLeft(batch)) throw new Error(batch.left.message)
+ * // Your own state: the model's fields and anything else; valueAndGrad keeps the rest as it is.
+ * const { params, state } = net.init(Random.key(0))
+ * const mine: Train.ModelState<typeof params, typeof state> & { readonly note: string } = { params, layerState: state, rng: Random.key(1), step: 0, note: 'mine' }
+ * const [, next] = Train.valueAndGrad(net, Loss.softmaxCrossEntropy)<typeof mine>(batch.right)(mine)
+ * next.note // 'mine'
+ * next.rng // => Random.split(Random.key(1))[1]
  */
 export interface ModelState<P extends Tree.Tree, S extends Tree.Tree> {
   readonly params: P
@@ -161,7 +233,20 @@ export interface ModelState<P extends Tree.Tree, S extends Tree.Tree> {
   readonly step: number
 }
 
-/** The loss of one batch, its gradient with respect to the params, and what the step measured. @category model */
+/**
+ * The loss of one batch, its gradient with respect to the params, and what the step measured.
+ * @category model
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Init, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 2, { weightInit: Init.zeros }))
+ * const batch = Data.fromLabelled(Tensor.fromRows([[1, 2]], 'float64'), [1], 2)
+ * if (E.isLeft(batch)) throw new Error(batch.left.message)
+ * const [r] = Train.valueAndGrad(net, Loss.softmaxCrossEntropy)(batch.right)(Train.initialState(net, Optim.sgd(0.1), 0, 'float64'))
+ * const g: Train.ValueAndGrad<Layers.ParamsOf<typeof net>> | undefined = E.isRight(r) ? r.right : undefined
+ * g?.value // => Math.LN2
+ * g?.grads[0].b // [0.5, -0.5]: softmax − one-hot
+ */
 export interface ValueAndGrad<P extends Tree.Tree> {
   /** Mean loss over the batch. */
   readonly value: number
@@ -254,15 +339,28 @@ export const perExampleGrads =
     return traverseSteps((row: Dataset) => gradients<M>(row))(rows)
   }
 
+/** The path of the first number leaf (a count, a learning rate) of an optimizer state that is NaN or ±∞. */
+const firstNonFiniteNumber = (state: OptState): Tree.Path | undefined =>
+  Tree.leaves(state).find((leaf) => typeof leaf.value === 'number' && !Number.isFinite(leaf.value))?.path
+
 /**
  * One optimization step on one batch: `valueAndGrad`, then the optimizer's update, then a check that
- * the new params are finite. On a `Left` the state is the last good one (before the step).
+ * the new params and the new optimizer state (moments, counts, learning rate) are finite. On a `Left`
+ * the state is the last good one (before the step).
  * @category combinators
  * @example
- * import { Layers, Loss, Optim, Train } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 4), Layers.tanh(), Layers.dense(4, 2))
  * const step = Train.trainStep(net, Loss.softmaxCrossEntropy, Optim.sgd(0.1))
- * // const [metrics, next] = step(batch)(Train.initialState(net, Optim.sgd(0.1), 0))
+ * const batch = Data.fromLabelled(Tensor.fromRows([[0, 1], [1, 0]]), [1, 0], 2)
+ * if (E.isLeft(batch)) throw new Error(batch.left.message)
+ * const s0 = Train.initialState(net, Optim.sgd(0.1), 0)
+ * const [metrics, s1] = step(batch.right)(s0) // a State: s0 is untouched
+ * s1.step // 1
+ * s0.step // 0
+ * const [again] = step(batch.right)(s0) // pure: the same step from the same state measures the same
+ * again // => metrics
  */
 export const trainStep =
   <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) => {
@@ -284,11 +382,23 @@ export const trainStep =
         }
         const badParam = finite ? undefined : Tree.firstNonFinite(params)
         if (badParam !== undefined) return [E.left(nonFinite(s.step, `${Tree.showPath(['params', ...badParam])} after the optimizer update`)), s]
+        // A moment can overflow while the params stay finite (Adam's second moment at Infinity makes
+        // the update 0), and would be saved and resumed: the whole next state is checked (only its
+        // numbers when the fused step found its tensors finite).
+        const badOptState = finite ? firstNonFiniteNumber(optState) : Tree.firstNonFinite(optState)
+        if (badOptState !== undefined) return [E.left(nonFinite(s.step, `${Tree.showPath(['optState', ...badOptState])} after the optimizer update`)), s]
         return [E.right(r.right.metrics), { ...afterGrad, params, optState, step: s.step + 1 }]
       }
   }
 
-/** Totals over several batches. @category model */
+/**
+ * Totals over several batches.
+ * @category model
+ * @example
+ * import { Train } from 'nn-ts'
+ * const epoch: Train.EpochMetrics = Train.summarize([{ loss: 0.5, errors: 1, size: 4 }])
+ * epoch // { loss: 0.5, error: 0.25, size: 4 }
+ */
 export interface EpochMetrics {
   /** Mean loss per example. */
   readonly loss: number
@@ -297,7 +407,15 @@ export interface EpochMetrics {
   readonly size: number
 }
 
-/** Folds step metrics into per-example means. @category utils */
+/**
+ * Folds step metrics into per-example means.
+ * @category utils
+ * @example
+ * import { Train } from 'nn-ts'
+ * // A full batch and a last, smaller one: means per example, not per batch.
+ * Train.summarize([{ loss: 1, errors: 2, size: 3 }, { loss: 0.4, errors: 0, size: 1 }]) // { loss: 0.85, error: 0.5, size: 4 }
+ * Train.summarize([]) // { loss: NaN, error: NaN, size: 0 }
+ */
 export const summarize = (steps: ReadonlyArray<StepMetrics>): EpochMetrics => {
   const size = steps.reduce((n, m) => n + m.size, 0)
   const lossSum = steps.reduce((n, m) => n + m.loss * m.size, 0)
@@ -310,6 +428,14 @@ export const summarize = (steps: ReadonlyArray<StepMetrics>): EpochMetrics => {
  * A loop, so it is stack-safe for any number of batches. `State.traverseArray` cannot stop early, which
  * is why this traversal exists.
  * @category combinators
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Train } from 'nn-ts'
+ * // A step is any State whose value is an Either: here, dividing a counter's value, refusing 0.
+ * const divide = (x: number) => (count: number): [E.Either<string, number>, number] =>
+ *   x === 0 ? [E.left('division by 0'), count] : [E.right(count / x), count + 1]
+ * Train.traverseSteps(divide)([1, 2, 4])(1) // => [E.right([1, 1, 0.75]), 4]
+ * Train.traverseSteps(divide)([1, 0, 4])(1) // => [E.left('division by 0'), 2]
  */
 export const traverseSteps =
   <St, B, Err, A>(step: (b: B) => State<St, E.Either<Err, A>>) =>
@@ -329,6 +455,16 @@ export const traverseSteps =
 /**
  * One epoch over `batches`: the steps' metrics summarized.
  * @category combinators
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Layers, Loss, Optim, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 8), Layers.tanh(), Layers.dense(8, 2))
+ * const xor = Data.fromLabelled(Tensor.fromRows([[0, 0], [0, 1], [1, 0], [1, 1]]), [0, 1, 1, 0], 2)
+ * if (E.isLeft(xor)) throw new Error(xor.left.message)
+ * const epoch = Train.trainEpoch(net, Loss.softmaxCrossEntropy, Optim.sgd(0.5))
+ * const [r, s1] = epoch(Data.batches(xor.right, 2))(Train.initialState(net, Optim.sgd(0.5), 0))
+ * s1.step // 2: one step per batch
+ * if (E.isRight(r)) r.right.size // 4
  */
 export const trainEpoch =
   <P extends Tree.Tree, S extends Tree.Tree, O extends OptState>(network: Network<P, S>, loss: Loss, optimizer: GradientTransformation<O>) =>
@@ -341,6 +477,17 @@ export const trainEpoch =
 /**
  * Loss and error of a network in eval mode over a dataset, in batches of `batchSize`.
  * @category destructors
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Data, Init, Layers, Loss, Random, Tensor, Train } from 'nn-ts'
+ * const net = Layers.sequential(Layers.dense(2, 2, { weightInit: Init.zeros }))
+ * const { params, state } = net.init(Random.key(0), 'float64')
+ * const data = Data.fromLabelled(Tensor.fromRows([[0, 1], [1, 0], [1, 1]], 'float64'), [0, 1, 1], 2)
+ * if (E.isLeft(data)) throw new Error(data.left.message)
+ * const { loss, error, size } = Train.evaluate(net, Loss.softmaxCrossEntropy, params, state, Data.batches(data.right, 2))
+ * loss // => Math.LN2
+ * error // ≈ 0.667 (every tie predicts class 0: 2 of 3 wrong)
+ * size // 3
  */
 export const evaluate = <P extends Tree.Tree, S extends Tree.Tree>(
   network: Network<P, S>,
@@ -364,7 +511,9 @@ export const evaluate = <P extends Tree.Tree, S extends Tree.Tree>(
  * import { Layers, Random, Tensor, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3))
  * const { params, state } = net.init(Random.key(0))
- * const labels = Train.predictLabels(net, params, state, Tensor.zeros([5, 2])) // five numbers in 0..2
+ * const labels = Train.predictLabels(net, params, state, Tensor.zeros([5, 2]))
+ * labels.length // 5
+ * labels.every((l) => l >= 0 && l < 3) // true
  */
 export const predictLabels = <P extends Tree.Tree, S extends Tree.Tree>(
   network: Network<P, S>,
