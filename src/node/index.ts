@@ -18,6 +18,7 @@
 import { useThreads } from './threads.ts'
 
 export { spawnNodeWorker, useThreads } from './threads.ts'
+export { useRelaxedSimd } from './engine.ts'
 export { type ProgressStream, progressBar } from './progressBar.ts'
 export { type Mnist, type MnistFiles, loadLabelledIdx, loadMnist, mnistFiles } from '../data/mnist.ts'
 export { type ReadParamsOptions, isCheckpointTempFile, readCheckpoint, readParams, writeCheckpoint, writeParams } from '../checkpoint/file.ts'

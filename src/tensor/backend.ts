@@ -45,7 +45,9 @@ export const kernels: Kernels = choose()
 
 /**
  * Which kernels run: `'wasm-simd'` (WebAssembly SIMD, one thread), `'wasm-simd-2t'` (with a second
- * thread for large products) or `'reference'` (the TypeScript kernels).
+ * thread for large products), `'wasm-simd-fma'` / `'wasm-simd-fma-2t'` (products with relaxed-SIMD
+ * fused multiply-adds, where the runtime accepts them: Node ≥ 22, Chrome ≥ 114, or Node 20 after
+ * `useRelaxedSimd()` from `nn-ts/node`) or `'reference'` (the TypeScript kernels).
  * @category destructors
  * @example
  * import { Tensor } from 'nn-ts'
