@@ -40,7 +40,8 @@ export interface Dataset {
  * @internal
  * @example
  * import { Data, Tensor } from 'nn-ts'
- * Data.unsafeFromLabelled(Tensor.fromRows([[0.5]]), [0], 1) // no checks: the caller vouches for the parts
+ * // No checks: the caller vouches for the parts.
+ * Data.unsafeFromLabelled(Tensor.fromRows([[0.5]]), [0], 1).targets // [[1]]
  */
 export const unsafeFromLabelled = (inputs: Tensor.Tensor, labels: ReadonlyArray<number>, classes: number): Dataset => ({
   inputs,

@@ -23,6 +23,7 @@ const dataError = (name: string, message: string): DataError => ({ _tag: 'DataEr
  * @example
  * import { Data } from 'nn-ts'
  * const pixels: Data.IdxDType = 'uint8'
+ * Data.idxMagic(pixels, 3) // 0x00000803: the type code 0x08 in the magic number
  */
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64'
 
@@ -31,8 +32,10 @@ export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float
  * a typed array of the dtype (`Uint8Array` for `uint8`, ...) that nobody else holds.
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Data } from 'nn-ts'
  * const labels: Data.IdxArray = { dtype: 'uint8', shape: [3], data: new Uint8Array([5, 0, 4]) }
+ * Data.decodeIdx(Data.encodeIdx(labels)) // => E.right(labels)
  */
 export interface IdxArray {
   readonly dtype: IdxDType
@@ -45,8 +48,11 @@ export interface IdxArray {
  * a mixed-up file (labels given as images) is reported as such rather than as a length problem.
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Data } from 'nn-ts'
  * const labels: Data.IdxExpectation = { what: 'labels', dtypes: ['uint8'], minDims: 1, maxDims: 1 }
+ * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [5, 0] })
+ * E.isRight(Data.decodeIdxExpecting(bytes, 'train-labels', labels)) // true
  */
 export interface IdxExpectation {
   /** What the file holds, in words: `images`, `labels`. */
@@ -273,7 +279,8 @@ const decode = (bytes: Uint8Array, name: string, expect: IdxExpectation | undefi
  * import { Data } from 'nn-ts'
  * import * as E from 'fp-ts/lib/Either.js'
  * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [5, 0] })
- * const decoded = Data.decodeIdx(bytes, 'labels') // E.right({ dtype: 'uint8', shape: [2], data: Uint8Array [5, 0] })
+ * const decoded = Data.decodeIdx(bytes, 'labels')
+ * if (E.isRight(decoded)) decoded.right // { dtype: 'uint8', shape: [2], data: Uint8Array [5, 0] }
  * E.isRight(Data.decodeIdx(bytes.subarray(0, 9), 'labels')) // false: 'labels: truncated: expected 10 bytes ...'
  */
 export const decodeIdx = (bytes: Uint8Array, name = 'IDX data'): E.Either<DataError, IdxArray> =>
@@ -285,10 +292,11 @@ export const decodeIdx = (bytes: Uint8Array, name = 'IDX data'): E.Either<DataEr
  * (labels: uint8, 1 dimension)" before its length is looked at.
  * @category decoders
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Data } from 'nn-ts'
- * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [1, 2, 2], data: [0, 1, 2, 3] })
- * Data.decodeIdxExpecting(bytes, 't10k-labels', { what: 'labels', dtypes: ['uint8'], minDims: 1, maxDims: 1 })
- * // E.left({ file: 't10k-labels', message: 't10k-labels: wrong magic number 0x00000803 ... expected 0x00000801 ...' })
+ * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [1, 2, 2], data: [0, 1, 2, 3] }) // images, not labels
+ * const r = Data.decodeIdxExpecting(bytes, 't10k-labels', { what: 'labels', dtypes: ['uint8'], minDims: 1, maxDims: 1 })
+ * if (E.isLeft(r)) r.left.message // 't10k-labels: wrong magic number 0x00000803 (…), expected 0x00000801 (…)…'
  */
 export const decodeIdxExpecting = (bytes: Uint8Array, name: string, expect: IdxExpectation): E.Either<DataError, IdxArray> =>
   decode(bytes, name, expect, true)
@@ -299,9 +307,11 @@ export const decodeIdxExpecting = (bytes: Uint8Array, name: string, expect: IdxE
  * are scaled to floats anyway, so a copy first would only cost time).
  * @internal
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Data } from 'nn-ts'
  * const bytes = Data.encodeIdx({ dtype: 'uint8', shape: [2], data: [5, 0] })
- * Data.decodeIdxView(bytes, 'labels', { what: 'labels', dtypes: ['uint8'], minDims: 1, maxDims: 1 }) // data views `bytes`
+ * const r = Data.decodeIdxView(bytes, 'labels', { what: 'labels', dtypes: ['uint8'], minDims: 1, maxDims: 1 })
+ * if (E.isRight(r)) r.right.data instanceof Uint8Array && r.right.data.buffer === bytes.buffer // true: a view of the bytes, not a copy
  */
 export const decodeIdxView = (bytes: Uint8Array, name: string, expect: IdxExpectation): E.Either<DataError, IdxArray> =>
   decode(bytes, name, expect, false)

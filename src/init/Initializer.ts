@@ -101,9 +101,10 @@ export const normal = (mean: number, std: number): Initializer => {
  * How `varianceScaling` draws: `Var[w] = scale / fan`, from a uniform, a normal or a truncated normal.
  * @category model
  * @example
- * import { Init } from 'nn-ts'
+ * import { Init, Random, Tensor } from 'nn-ts'
  * const he: Init.VarianceScaling = { scale: 2, mode: 'fanIn', distribution: 'normal' }
  * const heNormal = Init.varianceScaling(he) // the same draws as Init.heNormal
+ * Tensor.equals(heNormal(Random.key(1), [4, 2]), Init.heNormal(Random.key(1), [4, 2])) // true
  */
 export interface VarianceScaling {
   readonly scale: number

@@ -52,8 +52,9 @@ export const gradcheckTolerance: Tolerance = { eps: 1e-6, atol: 1e-5, rtol: 1e-3
  * One comparison that failed.
  * @category model
  * @example
- * import type { Laws } from 'nn-ts'
+ * import { Laws } from 'nn-ts'
  * const m: Laws.Mismatch = { path: ['params', 2, 'W'], at: 5, analytic: 0.25, numeric: 0.5 }
+ * Laws.describeReport('net', { checked: 40, mismatches: [m] }) // 'net: 1 of 40 gradient checks failed:\n  params[2].W element 5: analytic 0.25 vs numeric 0.5'
  */
 export interface Mismatch {
   /** Tree path of the input, e.g. `['x']` or `['params', 2, 'W']` (`Tree.showPath` prints `params[2].W`). */
@@ -273,8 +274,9 @@ export type StateLaw =
  * One state law that failed, and where.
  * @category model
  * @example
- * import type { Laws } from 'nn-ts'
+ * import { Laws } from 'nn-ts'
  * const v: Laws.StateViolation = { law: 'eval keeps the state', path: ['runningMean'], detail: 'element 0 is 1, was 0' }
+ * Laws.describeStateReport('bn', { checked: 6, violations: [v] }) // 'bn: 1 of 6 state checks failed:\n  eval keeps the state: runningMean: element 0 is 1, was 0'
  */
 export interface StateViolation {
   readonly law: StateLaw

@@ -21,8 +21,10 @@ import * as Tree from '../tree/Tree.ts'
  * Gradients at `params` on update number `step` (0, 1, ...).
  * @category model
  * @example
- * import type { Laws, Tensor } from 'nn-ts'
+ * import { Laws, Optim, Tensor } from 'nn-ts'
  * const ascent: Laws.GradientOf<{ w: Tensor.Tensor }> = (params) => params // ∇ of ½‖w‖²
+ * Laws.runOptimizer(Optim.sgd(0.5), { w: Tensor.vector([2]) }, ascent, 1).params.w // [2]: the start
+ * Laws.runOptimizer(Optim.sgd(0.5), { w: Tensor.vector([2]) }, ascent, 1).steps[0]?.params.w // [1]: 2 − 0.5 · 2
  */
 export type GradientOf<T> = (params: T, step: number) => T
 
@@ -33,6 +35,9 @@ export type GradientOf<T> = (params: T, step: number) => T
  * import { Laws, Optim, Tensor } from 'nn-ts'
  * const run = Laws.runOptimizer(Optim.sgd(0.1), { w: Tensor.vector([1]) }, (p) => p, 1)
  * const first: Laws.RunStep<{ w: Tensor.Tensor }, Optim.StateOf<ReturnType<typeof Optim.sgd>>> | undefined = run.steps[0]
+ * first?.grads.w // [1]
+ * first?.updates.w // [-0.1]
+ * first?.state // [{ count: 1, learningRate: 0.1 }]
  */
 export type RunStep<T, S> = { readonly grads: T; readonly updates: T; readonly params: T; readonly state: S }
 
@@ -42,6 +47,8 @@ export type RunStep<T, S> = { readonly grads: T; readonly updates: T; readonly p
  * @example
  * import { Laws, Optim, Tensor } from 'nn-ts'
  * const run: Laws.Run<{ w: Tensor.Tensor }, Optim.OptState> = Laws.runOptimizer(Optim.adam(0.1), { w: Tensor.vector([1]) }, (p) => p, 2)
+ * run.steps.length // 2
+ * run.params.w // [1]: where it started
  */
 export type Run<T, S> = { readonly params: T; readonly state: S; readonly steps: ReadonlyArray<RunStep<T, S>> }
 
@@ -51,7 +58,7 @@ export type Run<T, S> = { readonly params: T; readonly state: S; readonly steps:
  * @example
  * import { Laws, Optim, Tensor } from 'nn-ts'
  * const run = Laws.runOptimizer(Optim.sgd(0.1), { w: Tensor.vector([1]) }, (p) => p, 3)
- * run.steps[2]?.params // w·0.9³
+ * run.steps[2]?.params // { w: [0.729] }: w·0.9³
  */
 export const runOptimizer = <T extends Tree.Tree, S extends OptState>(
   opt: GradientTransformation<S>,
@@ -195,8 +202,9 @@ export const boundsGlobalNorm = <T extends Tree.Tree>(opt: AnyTransformation, ma
  * strong-convexity and smoothness constants μ and L the classical step sizes are derived from.
  * @category model
  * @example
- * import { type Laws, Tensor } from 'nn-ts'
+ * import { Laws, Tensor } from 'nn-ts'
  * const bowl: Laws.Bowl<{ w: Tensor.Tensor }> = { curvature: { w: Tensor.vector([1, 4]) }, center: { w: Tensor.vector([0, 0]) } }
+ * Laws.bowlGradient(bowl)({ w: Tensor.vector([1, 1]) }) // { w: [1, 4] }: steeper along the second axis
  */
 export type Bowl<T> = { readonly curvature: T; readonly center: T }
 

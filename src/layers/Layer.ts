@@ -99,8 +99,13 @@ export interface Gradients<P> {
  * @since 0.2.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers, Random, Tensor } from 'nn-ts'
  * const paramsOnly: Layers.BackwardOptions = { needDx: false } // what a trainer asks for its network
+ * const layer = Layers.dense(2, 3)
+ * const { params, state } = layer.init(Random.key(0))
+ * const forward = layer.apply(params, state, Tensor.fromRows([[1, 2]]), { mode: 'train', key: Random.key(0) })
+ * const dy = Tensor.fromRows([[1, 0, 0]])
+ * Tensor.equals(forward.backward(dy, paramsOnly).dparams.W, forward.backward(dy).dparams.W) // true: the same, bit for bit
  */
 export interface BackwardOptions {
   /**
@@ -273,6 +278,7 @@ type Next<Cur extends Width, Out extends Width> = Out extends Same ? Cur : Out
  *   // @ts-expect-error: WidthMismatch<"1", 40, 30> — layer 1 takes 30 features, the layers before it give 40
  *   Layers.sequential(Layers.dense(784, 40), Layers.dense(30, 10))
  * const fixed = Layers.sequential(Layers.dense(784, 40), Layers.dense(40, 10))
+ * fixed.outWidth // 10
  */
 export interface WidthMismatch<Index extends string, Produced, Expected> {
   readonly 'layer widths do not fit': { readonly at: Index; readonly previousOutputs: Produced; readonly layerTakes: Expected }
@@ -293,6 +299,7 @@ type Check<Ls extends readonly AnyLayer[], Cur extends Width, Seen extends reado
  * import type { Layers } from 'nn-ts'
  * type Dense<I extends number, O extends number> = Layers.Layer<Layers.DenseParams, Layers.Empty, I, O>
  * const fits: Layers.CheckChain<[Dense<784, 40>, Dense<40, 10>]> = 'anything' // unknown: any value will do
+ * fits // 'anything'
  * // @ts-expect-error: a chain that does not fit is a WidthMismatch, which no string is
  * const broken: Layers.CheckChain<[Dense<784, 40>, Dense<30, 10>]> = 'anything'
  */
@@ -400,8 +407,10 @@ type AddLiterals<A extends number, B extends number> =
  * @since 0.1.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers } from 'nn-ts'
  * const total: Layers.Sum<800, 784> = 1584
+ * const width: Layers.Sum<800, 784> = Layers.concat(Layers.dense(10, 800), Layers.dense(10, 784)).outWidth
+ * width // 1584
  */
 export type Sum<A extends number, B extends number> = number extends A
   ? number
@@ -682,10 +691,12 @@ const residualOf = <P extends Tree, S extends Tree, I extends Width, O extends W
  * it cannot be known before the first batch, e.g. `concat(relu(), tanh())`.
  * @category combinators
  * @example
- * import { Layers } from 'nn-ts'
+ * import { Layers, Random, Tensor } from 'nn-ts'
  * const wide = Layers.concat(Layers.dense(8, 4), Layers.dense(8, 2)) // takes 8 features, gives 4 + 2
  * const six: 6 = wide.outWidth
  * // Layers.concat(Layers.dense(8, 4), Layers.dense(9, 2)) does not compile.
+ * const { params, state } = wide.init(Random.key(0))
+ * Layers.predict(wide, params, state, Tensor.zeros([1, 8])).shape // [1, 6]
  */
 export const concat = <
   P1 extends Tree,

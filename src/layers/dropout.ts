@@ -13,8 +13,13 @@ import { type Empty, type Layer, type Same, gradients } from './Layer.ts'
  * Dropout with probability `rate` in train mode; the identity in eval mode.
  * @category constructors
  * @example
- * import { Layers } from 'nn-ts'
+ * import { Layers, Random, Tensor } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(784, 800), Layers.relu(), Layers.dropout(0.5), Layers.dense(800, 10))
+ * const drop = Layers.dropout(0.25)
+ * const x = Tensor.full([1, 8], 3)
+ * const y = drop.apply([], [], x, { mode: 'train', key: Random.key(0) }).y
+ * Tensor.toArray(y).every((v) => v === 0 || v === 4) // true: dropped, or kept and scaled by 1/(1 − 0.25)
+ * Layers.predict(drop, [], [], x) // [[3, 3, 3, 3, 3, 3, 3, 3]]: eval mode
  */
 export const dropout = (rate: number): Layer<Empty, Empty, Same, Same> => {
   if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`)

@@ -28,11 +28,13 @@ import type { Tree } from '../tree/Tree.ts'
  * How the BatchNorm layers of an MLP are built and what gradient they report for γ and β.
  * @category model
  * @example
- * import type { Models } from 'nn-ts'
+ * import { Layers, Models } from 'nn-ts'
  * // HW1's values, written out: E[x] ← 0.9·E[x] + 0.1·μ_B, ε = 1e-8, γ and β step on batch sums.
  * const hw1: Models.MlpBatchNormOptions = { keepRunning: 0.9, eps: 1e-8, paramGradient: 'batchSum' }
  * // PyTorch's BatchNorm1d(momentum=0.1, eps=1e-5) statistics, gradients of the mean loss:
  * const torchLike: Models.MlpBatchNormOptions = { keepRunning: 0.9, eps: 1e-5, paramGradient: 'batchMean' }
+ * const { network } = Models.mlp({ inputSize: 4, outputSize: 2, hiddens: [3], activations: [Layers.relu(), Layers.linear()], learningRate: 0.1, numBatchNorm: 1, batchNorm: torchLike })
+ * network.node.children?.[1] // { op: 'batchNorm', attrs: { features: 3, keepRunning: 0.9, eps: 1e-5 }, … }
  */
 export interface MlpBatchNormOptions extends BatchNormOptions {
   /**

@@ -22,8 +22,9 @@ import { toPng } from './png.ts'
  * What a report shows: the per-epoch history, and predictions on an evaluation set.
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Tensor } from 'nn-ts'
- * import type { ReportInput } from 'nn-ts/viz'
+ * import { type ReportInput, writeReport } from 'nn-ts/viz'
  * const input: ReportInput = {
  *   history: { trainLoss: [0.9], trainError: [0.3], valLoss: [1], valError: [0.35], seconds: [2] },
  *   labels: [1, 7],
@@ -31,6 +32,8 @@ import { toPng } from './png.ts'
  *   images: Tensor.zeros([2, 784]),
  *   classes: 10 // else one more than the largest label or prediction: 8
  * }
+ * const report = await writeReport('report', input)()
+ * if (E.isRight(report)) report.right.files.length // 5
  */
 export interface ReportInput {
   readonly history: History
