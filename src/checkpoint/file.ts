@@ -16,12 +16,12 @@
  *
  * @since 0.1.0
  */
-import { constants } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { fsReason } from '../io/fsReason.ts'
+import { OPEN_FLAGS, kindOf } from '../io/readRegularFile.ts'
 import type { OptState } from '../optim/Transform.ts'
 import { isTempFileFor, read, write } from '../tensorfile/file.ts'
 import type { Tree } from '../tree/Tree.ts'
@@ -78,22 +78,7 @@ export const writeCheckpoint = <P extends Tree, S extends Tree, O extends OptSta
     )
   )
 
-// Opening without blocking: a FIFO opened for reading would otherwise wait for a writer forever. The
-// type is checked on the open descriptor (fstat), so the file cannot be swapped between check and read.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
 
-const kindOf = (stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string =>
-  stat.isDirectory()
-    ? 'a directory'
-    : stat.isFIFO()
-      ? 'a FIFO (named pipe)'
-      : stat.isSocket()
-        ? 'a socket'
-        : stat.isCharacterDevice()
-          ? 'a character device'
-          : stat.isBlockDevice()
-            ? 'a block device'
-            : 'not a regular file'
 
 /** Reads `length` bytes from `position` into a new array, or says where the file ended early. */
 const readBytes = async (handle: FileHandle, length: number, position: number): Promise<E.Either<string, Uint8Array>> => {

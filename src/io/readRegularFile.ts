@@ -66,9 +66,14 @@ export const kindOf = (stat: FileKind): string =>
             ? 'a block device'
             : 'not a regular file'
 
-// Opening without blocking: see the module documentation. Platforms without O_NONBLOCK (Windows) have
-// no FIFOs that block an open.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
+/**
+ * Flags to open a file for reading without blocking: a FIFO opened for reading would otherwise wait
+ * for a writer forever; the caller then checks the type on the open descriptor (fstat), so the file
+ * cannot be swapped between check and read. Platforms without O_NONBLOCK (Windows) have no FIFOs that
+ * block an open.
+ * @internal
+ */
+export const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
 
 /** Fills `target` from `position`; a short count means the file ended early. */
 const readExactly = (fd: number, target: Uint8Array, position: number): E.Either<ReadProblem, void> => {

@@ -19,12 +19,12 @@
  * @since 0.2.0
  */
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { fsReason } from '../io/fsReason.ts'
+import { OPEN_FLAGS, kindOf } from '../io/readRegularFile.ts'
 import { type Data, type Tensor, alloc, fromData } from '../tensor/Tensor.ts'
 import {
   type DecodeOptions,
@@ -188,18 +188,6 @@ export const write =
     }
   }
 
-const kindOf = (stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string =>
-  stat.isDirectory()
-    ? 'a directory'
-    : stat.isFIFO()
-      ? 'a FIFO (named pipe)'
-      : stat.isSocket()
-        ? 'a socket'
-        : stat.isCharacterDevice()
-          ? 'a character device'
-          : stat.isBlockDevice()
-            ? 'a block device'
-            : 'not a regular file'
 
 /** Fills `target` from `position`, or says how the file ended early (it shrank while being read). */
 const readExactly = async (handle: FileHandle, target: Uint8Array, position: number): Promise<E.Either<string, void>> => {
@@ -212,11 +200,6 @@ const readExactly = async (handle: FileHandle, target: Uint8Array, position: num
   return E.right(undefined)
 }
 
-// Opening without blocking: a FIFO opened for reading would otherwise wait for a writer forever (and
-// hold one of libuv's few threads). O_NONBLOCK changes nothing for regular files. The type is then
-// checked on the open descriptor (fstat), not by a stat of the path before opening, so the file cannot
-// be swapped for something else between the check and the read.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
 
 /**
  * Reads the tensor file `file`, validating everything `decode` does, the checksum included (see the
