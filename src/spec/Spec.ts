@@ -186,11 +186,14 @@ export const networkCodec = closed(
  * layer without `approximate` decodes with `approximate: 'tanh'` made explicit (see `codec`).
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Spec } from 'nn-ts'
  * const spec: Spec.Spec = {
  *   input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'softmaxCrossEntropy',
  *   optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 4 }
  * }
+ * // Plain data: stored as JSON and decoded again, it is what it was.
+ * Spec.decode(JSON.parse(JSON.stringify(spec))) // => E.right(spec)
  */
 export type Spec = t.TypeOf<typeof codec>
 
@@ -199,8 +202,9 @@ export type Spec = t.TypeOf<typeof codec>
  * @since 0.2.0
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Spec } from 'nn-ts'
  * const architecture: Spec.NetworkSpec = { input: 784, layers: [{ type: 'dense', units: 10 }], output: 10 }
+ * Spec.network(architecture).name // 'sequential(dense(784→10))'
  */
 export type NetworkSpec = t.TypeOf<typeof networkCodec>
 
@@ -210,8 +214,9 @@ export type NetworkSpec = t.TypeOf<typeof networkCodec>
  * @since 0.2.0
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Spec } from 'nn-ts'
  * const block: Spec.LayerSpecs['residual'] = { type: 'residual', layers: [{ type: 'dense', units: 16 }, { type: 'relu' }] }
+ * Spec.network({ input: 16, layers: [block] }).name // 'sequential(residual(sequential(dense(16→16), relu)))'
  */
 export interface LayerSpecs {
   readonly sequential: { readonly type: 'sequential'; readonly layers: ReadonlyArray<LayerSpec> }
@@ -241,10 +246,11 @@ export interface LayerSpecs {
  * One layer of a spec.
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Spec } from 'nn-ts'
  * const layers: Spec.LayerSpec[] = [{ type: 'dense', units: 40, weightInit: 'heNormal' }, { type: 'leakyRelu', alpha: 0.1 }, { type: 'dropout', rate: 0.2 }]
  * const gelu: Spec.LayerSpec = { type: 'gelu', approximate: 'none' } // decoded, a gelu layer always says its form
  * const wide: Spec.LayerSpec = { type: 'concat', branches: [{ type: 'dense', units: 4 }, [{ type: 'dense', units: 2 }, { type: 'tanh' }]] }
+ * Spec.network({ input: 784, layers: [...layers, gelu, wide] }).outWidth // 6: 4 + 2
  */
 export type LayerSpec = LayerSpecs[Kind]
 
@@ -253,8 +259,10 @@ export type LayerSpec = LayerSpecs[Kind]
  * @since 0.2.0
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Spec } from 'nn-ts'
  * const branches: Spec.BranchSpec[] = [{ type: 'relu' }, [{ type: 'dense', units: 8 }, { type: 'tanh' }]]
+ * const [a, b] = branches as [Spec.BranchSpec, Spec.BranchSpec]
+ * Spec.network({ input: 8, layers: [{ type: 'concat', branches: [a, b] }] }).outWidth // 16: relu keeps 8, the chain gives 8
  */
 export type BranchSpec = LayerSpec | ReadonlyArray<LayerSpec>
 
@@ -262,8 +270,10 @@ export type BranchSpec = LayerSpec | ReadonlyArray<LayerSpec>
  * An initializer: a name, or `{ type: 'constant' | 'uniform' | 'normal', … }` with its arguments.
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Random, Spec } from 'nn-ts'
  * const inits: Spec.InitializerSpec[] = ['heNormal', { type: 'uniform', min: -0.1, max: 0.1 }, { type: 'constant', value: 0.01 }]
+ * const net = Spec.network({ input: 2, layers: [{ type: 'dense', units: 1, weightInit: inits[2] ?? 'zeros' }] })
+ * net.init(Random.key(0)).params // [{ W: [[0.01], [0.01]], b: [0] }]
  */
 export type InitializerSpec = InitializerJson
 
@@ -271,8 +281,10 @@ export type InitializerSpec = InitializerJson
  * An optimizer with its hyper-parameters, an optional schedule, gradient clipping and weight decay.
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Optim, Spec, Tensor } from 'nn-ts'
  * const o: Spec.OptimizerSpec = { type: 'adam', learningRate: 2e-3, schedule: { type: 'cosine', alpha: 0.02 }, clipByGlobalNorm: 5 }
+ * const opt = Spec.optimizer({ input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'mse', optimizer: o, training: { epochs: 1, batchSize: 4 } })
+ * Optim.learningRate(opt.init({ w: Tensor.vector([1]) })) // 0.002
  */
 export type OptimizerSpec = t.TypeOf<typeof optimizer>
 
@@ -281,8 +293,11 @@ export type OptimizerSpec = t.TypeOf<typeof optimizer>
  * the whole training run).
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Spec } from 'nn-ts'
  * const s: Spec.ScheduleSpec = { type: 'step', every: 1000, factor: 0.5 }
+ * const spec = { input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'mse', training: { epochs: 1, batchSize: 4 } }
+ * E.isRight(Spec.decode({ ...spec, optimizer: { type: 'sgd', learningRate: 0.1, schedule: s } })) // true
  */
 export type ScheduleSpec = t.TypeOf<typeof schedule>
 
@@ -291,8 +306,11 @@ export type ScheduleSpec = t.TypeOf<typeof schedule>
  * labelled IDX files (paths relative to the spec file).
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Spec } from 'nn-ts'
  * const d: Spec.DataSpec = { type: 'idx', trainImages: 'train-images.idx', trainLabels: 'train-labels.idx' }
+ * const spec = { input: 2, layers: [{ type: 'dense', units: 2 }], loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.1 }, training: { epochs: 1, batchSize: 4 } }
+ * E.isRight(Spec.decode({ ...spec, data: d })) // true
  */
 export type DataSpec = t.TypeOf<typeof data>
 
@@ -355,8 +373,10 @@ export const decodeNetwork: (json: unknown) => E.Either<SpecError, NetworkSpec> 
  * file path, usually) says which text.
  * @category decoders
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Spec } from 'nn-ts'
- * Spec.parse('{ "input": 784, ', 'net.json') // E.left: 'net.json: not valid JSON: … (line 1, column 17)'
+ * const r = Spec.parse('{ "input": 784, ', 'net.json')
+ * if (E.isLeft(r)) r.left.message // 'net.json: not valid JSON: … (line 1, column 17)'
  */
 export const parse = (json: string, name = 'spec'): E.Either<SpecError, Spec> =>
   pipe(

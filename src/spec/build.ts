@@ -22,8 +22,11 @@ import type { NetworkSpec, OptimizerSpec, Spec } from './Spec.ts'
  * The training settings of a spec with defaults filled in (`seed` 0, `validationSize` 0).
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import { Spec } from 'nn-ts'
  * const t: Spec.Training = { epochs: 15, batchSize: 100, seed: 0, validationSize: 5000 }
+ * const spec = { input: 2, layers: [{ type: 'dense' as const, units: 2 }], loss: 'mse' as const, optimizer: { type: 'sgd' as const, learningRate: 0.1 } }
+ * // The seed is 0 when the spec does not give one.
+ * Spec.training({ ...spec, training: { epochs: 15, batchSize: 100, validationSize: 5000 } }) // => t
  */
 export interface Training {
   readonly epochs: number
@@ -58,8 +61,14 @@ export interface Built {
  * the validation size.
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
- * const o: Spec.BuildOptions = { trainSize: 55000 }
+ * import { Laws, Optim, Spec, Tensor } from 'nn-ts'
+ * const o: Spec.BuildOptions = { trainSize: 200 } // two batches of 100: a cosine over 2 steps
+ * const spec = { input: 2, layers: [{ type: 'dense' as const, units: 2 }], loss: 'mse' as const, training: { epochs: 1, batchSize: 100 },
+ *   optimizer: { type: 'sgd' as const, learningRate: 0.1, schedule: { type: 'cosine' as const } } }
+ * const run = Laws.runOptimizer(Spec.optimizer(spec, o), { w: Tensor.vector([1]) }, (p) => p, 2)
+ * Optim.learningRate(run.steps[1]?.state) // 0: the schedule has ended
+ * const mnist = Laws.runOptimizer(Spec.optimizer(spec), { w: Tensor.vector([1]) }, (p) => p, 2) // MNIST's 60000 rows by default
+ * Optim.learningRate(mnist.steps[1]?.state) // ≈ 0.1000
  */
 export interface BuildOptions {
   readonly trainSize?: number
@@ -186,6 +195,8 @@ export const optimizer = (spec: Spec, options: BuildOptions = {}): GradientTrans
  * if (E.isRight(r)) {
  *   const { network, loss, optimizer, training } = Spec.build(r.right)
  *   const step = Train.trainStep(network, loss, optimizer)
+ *   network.name // 'sequential(dense(2→2))'
+ *   training // { epochs: 1, batchSize: 4, seed: 0, validationSize: 0 }
  * }
  */
 export const build = (spec: Spec, options: BuildOptions = {}): Built => ({

@@ -10,8 +10,11 @@ import type * as t from 'io-ts'
  * One thing wrong with a spec.
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
- * const issue: Spec.SpecIssue = { path: 'layers[2].units', expected: 'a positive integer', found: '-5' }
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Spec } from 'nn-ts'
+ * const issue: Spec.SpecIssue = { path: 'layers[0].units', expected: 'a positive integer', found: '-5' }
+ * const r = Spec.decodeNetwork({ input: 2, layers: [{ type: 'dense', units: -5 }] })
+ * if (E.isLeft(r)) r.left.issues // => [issue]
  */
 export interface SpecIssue {
   /** Where, as a JSON path from the root: `layers[2].units`, `optimizer.learningRate`; `(root)` for the whole spec. */

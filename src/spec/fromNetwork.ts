@@ -18,8 +18,11 @@ import { type DataSpec, type NetworkSpec, type OptimizerSpec, type Spec, decode,
  * @since 0.2.0
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers, Spec } from 'nn-ts'
  * const extras: Spec.NetworkExtras = { name: 'digits', description: 'the MLP of examples/mnist.ts' }
+ * const spec = Spec.fromNetwork(Layers.sequential(Layers.dense(784, 10)), extras)
+ * if (E.isRight(spec)) spec.right.name // 'digits'
  */
 export interface NetworkExtras {
   readonly input?: number
@@ -33,13 +36,16 @@ export interface NetworkExtras {
  * @since 0.2.0
  * @category model
  * @example
- * import type { Spec } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers, Spec } from 'nn-ts'
  * const extras: Spec.TrainingExtras = {
  *   loss: 'softmaxCrossEntropy',
  *   optimizer: { type: 'adam', learningRate: 2e-3, schedule: { type: 'cosine', alpha: 0.02 } },
  *   training: { epochs: 15, batchSize: 100, seed: 0, validationSize: 5000 },
  *   data: { type: 'mnist' }
  * }
+ * const spec = Spec.fromNetwork(Layers.sequential(Layers.dense(784, 10)), extras) // a full spec: decode and build take it
+ * if (E.isRight(spec)) Spec.build(spec.right).training.validationSize // 5000
  */
 export interface TrainingExtras extends NetworkExtras {
   readonly loss: Spec['loss']
