@@ -532,8 +532,21 @@ const within = <A>(where: string, f: () => A): A => {
  */
 export const sequential = <const Ls extends readonly AnyLayer[]>(
   ...layers: Ls & CheckChain<Ls>
-): Layer<ParamsTuple<Ls>, StateTuple<Ls>, ChainIn<Ls>, ChainOut<Ls, ChainIn<Ls>>> => {
-  const ls: readonly AnyLayer[] = layers
+): Layer<ParamsTuple<Ls>, StateTuple<Ls>, ChainIn<Ls>, ChainOut<Ls, ChainIn<Ls>>> => sequentialOf(layers)
+
+/**
+ * `sequential` over a list known only at run time (built by a loop, read from a spec): no spreading,
+ * so a chain of any length works, and the widths are checked when it is built, not by the compiler.
+ *
+ * @category combinators
+ * @example
+ * import { Layers } from 'nn-ts'
+ * const hidden = [40, 30, 20]
+ * const layers = hidden.flatMap((n, i) => [Layers.dense(i === 0 ? 784 : (hidden[i - 1] as number), n), Layers.relu()])
+ * const net = Layers.sequentialOf([...layers, Layers.dense(20, 10)])
+ * net.name // 'sequential(dense(784→40), relu, dense(40→30), relu, dense(30→20), relu, dense(20→10))'
+ */
+export const sequentialOf = (ls: ReadonlyArray<AnyLayer>): AnyLayer => {
   const inWidth = chainInWidth(ls)
   let width: Width = inWidth
   ls.forEach((l, i) => {
@@ -543,15 +556,15 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
   const name = `sequential(${ls.map((l) => l.name).join(', ')})`
   return {
     name,
-    inWidth: inWidth as ChainIn<Ls>,
-    outWidth: width as ChainOut<Ls, ChainIn<Ls>>,
+    inWidth,
+    outWidth: width,
     node: { op: 'sequential', children: ls.map((l) => l.node) },
     parts: ls,
     init: (key, dtype) => {
       const parts = ls.map((l, i) => l.init(Random.fold(key, i), dtype))
       return {
-        params: parts.map((p) => p.params) as unknown as ParamsTuple<Ls>,
-        state: parts.map((p) => p.state) as unknown as StateTuple<Ls>
+        params: parts.map((p) => p.params),
+        state: parts.map((p) => p.state)
       }
     },
     apply: (params, state, x, ctx) => {
@@ -570,7 +583,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
       })
       return {
         y: h,
-        state: states as unknown as StateTuple<Ls>,
+        state: states,
         backward: (dy, options) => {
           const needDx = options?.needDx !== false
           // Without dx, nothing below the first layer with params needs a gradient: that layer skips
@@ -587,7 +600,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(
           }
           // A layer without params has an empty params tree, which is also its (empty) gradient.
           for (let i = 0; i < lowest; i++) dps[i] = ps[i] as Tree
-          const dparams = dps as unknown as ParamsTuple<Ls>
+          const dparams = dps
           if (needDx) return { dx: last === undefined ? dy : last.dx, dparams }
           // A caller that reads dx after all gets it: through the skipped layers, from their top.
           const top = last

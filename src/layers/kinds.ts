@@ -23,7 +23,7 @@ import { type GeluApproximation, elu, gelu, leakyRelu, linear, relu, sigmoid, so
 import { batchNorm } from './batchNorm.ts'
 import { dense } from './dense.ts'
 import { dropout } from './dropout.ts'
-import { type AnyLayer, type Node, concat, residual, sequential } from './Layer.ts'
+import { type AnyLayer, type Node, concat, residual, sequentialOf } from './Layer.ts'
 
 // model
 
@@ -80,7 +80,7 @@ const denseOf = (attrs: { readonly in: number; readonly out: number; readonly we
  * nodes the library's constructors make.
  */
 const table = {
-  sequential: row({ attrs: {}, optional: {}, children: 'any', layer: (_, ls) => sequential(...(ls as readonly [AnyLayer])) }),
+  sequential: row({ attrs: {}, optional: {}, children: 'any', layer: (_, ls) => sequentialOf(ls) }),
   residual: row({ attrs: {}, optional: {}, children: 1, layer: (_, [f]) => residual(f) }),
   concat: row({ attrs: {}, optional: {}, children: 2, layer: (_, [f, g]) => concat(f, g) }),
   dense: row({

@@ -154,7 +154,7 @@ const tableOf = (rows: ReadonlyArray<LayerSummary>, totalParams: number, totalSt
     `${'  '.repeat(r.depth)}${Tree.showPath(r.path)}${r.path.length === 0 ? '' : ' '}${(rows[i + 1]?.depth ?? 0) > r.depth ? r.kind : r.name}`
   const cells = rows.map((r, i) => [label(r, i), r.outWidth === undefined ? '?' : String(r.outWidth), grouped(r.params), grouped(r.state)])
   const header = ['layer', 'output', 'params', 'state']
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)))
+  const widths = header.map((h, i) => cells.reduce((w, c) => Math.max(w, (c[i] as string).length), h.length))
   const line = (c: ReadonlyArray<string>): string =>
     c.map((text, i) => (i === 0 ? text.padEnd(widths[i] as number) : text.padStart(widths[i] as number))).join('  ').trimEnd()
   const rule = '─'.repeat(widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1))

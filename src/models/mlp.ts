@@ -15,7 +15,7 @@ import type { Initializer } from '../init/Initializer.ts'
 import type { Activation } from '../layers/activations.ts'
 import { type BatchNormOptions, type BatchNormParams, type BatchNormState, batchNorm } from '../layers/batchNorm.ts'
 import { dense } from '../layers/dense.ts'
-import { type AnyLayer, type Layer, lazyDx, sequential } from '../layers/Layer.ts'
+import { type AnyLayer, type Layer, lazyDx, sequentialOf } from '../layers/Layer.ts'
 import type { Loss } from '../losses/Loss.ts'
 import { softmaxCrossEntropy } from '../losses/Loss.ts'
 import { momentum, sgd } from '../optim/alias.ts'
@@ -199,7 +199,7 @@ export const mlp = (options: MlpOptions): Mlp => {
       ? linearStep
       : partition((path) => (batchNormAt.has(path[0] as number) ? 'batchNorm' : 'linear'), { linear: linearStep, batchNorm: sgd(options.learningRate) })
   return {
-    network: sequential(...layers) as unknown as Mlp['network'],
+    network: sequentialOf(layers) as Mlp['network'],
     loss: options.criterion ?? softmaxCrossEntropy,
     optimizer: optimizer as unknown as GradientTransformation<OptState>
   }

@@ -105,7 +105,7 @@ export const closed = <R extends t.Props, O extends t.Props>(
       const changed: Record<string, unknown> = {}
       for (const [k, codec] of fields) {
         const r = codec.validate(u[k], t.appendContext(c, k, codec, u[k]))
-        if (E.isLeft(r)) errors.push(...r.left)
+        if (E.isLeft(r)) for (const e of r.left) errors.push(e)
         else if (r.right !== u[k]) changed[k] = r.right
       }
       if (errors.length > 0) return t.failures(errors)

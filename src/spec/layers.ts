@@ -124,7 +124,7 @@ const branchPair = (sub: SubCodecs): t.Type<readonly [BranchSpec, BranchSpec], u
       const errors: t.ValidationError[] = []
       u.forEach((b, i) => {
         const r = sub.branch.validate(b, t.appendContext(c, String(i), sub.branch, b))
-        if (E.isLeft(r)) errors.push(...r.left)
+        if (E.isLeft(r)) for (const e of r.left) errors.push(e)
       })
       return errors.length === 0 ? t.success(u as unknown as readonly [BranchSpec, BranchSpec]) : t.failures(errors)
     },
@@ -352,7 +352,7 @@ export const chainToNode = (specs: ReadonlyArray<LayerSpec>, at: Place): Placed 
   specs.forEach((spec, i) => {
     const placed = layerToNode(spec, { ...here, path: `${at.path}[${i}]` })
     children.push(placed.node)
-    issues.push(...placed.issues)
+    for (const issue of placed.issues) issues.push(issue)
     here = { path: at.path, width: placed.width, from: placed.from }
   })
   return { node: { op: 'sequential', children }, width: here.width, from: here.from, issues }

@@ -419,7 +419,7 @@ export const fit =
         const [r, next] = traverseSteps(reported)(chunk)(state)
         if (E.isLeft(r)) return fail(r.left, next)
         state = next
-        metrics.push(...r.right)
+        for (const m of r.right) metrics.push(m)
         for (const c of stepCallbacks) {
           const event: StepEvent<P, S, O> = { state, metrics: r.right[0] as StepMetrics, epoch: epoch + 1, stepInEpoch: state.step - epoch * steps, stepsPerEpoch: steps }
           const d = await (c.onStep as NonNullable<typeof c.onStep>)(event)()

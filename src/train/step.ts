@@ -526,7 +526,7 @@ export const predictLabels = <P extends Tree.Tree, S extends Tree.Tree>(
   const labels: number[] = []
   for (let start = 0; start < n; start += batchSize) {
     const y = predict(network, params, layerState, sliceRows(inputs, start, Math.min(start + batchSize, n)))
-    labels.push(...K.argmaxRows(y))
+    for (const label of K.argmaxRows(y)) labels.push(label)
   }
   return labels
 }

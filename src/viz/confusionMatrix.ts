@@ -62,7 +62,7 @@ export const confusionCounts = (labels: ReadonlyArray<number>, predictions: Read
 export const confusionMatrixSpec = (counts: ReadonlyArray<ReadonlyArray<number>>, classNames?: ReadonlyArray<string>): TopLevelSpec => {
   const name = (c: number): string => classNames?.[c] ?? String(c)
   const cells = counts.flatMap((row, t) => row.map((count, p) => ({ actual: name(t), predicted: name(p), count })))
-  const max = Math.max(1, ...cells.map((c) => c.count))
+  const max = cells.reduce((m, c) => Math.max(m, c.count), 1)
   const order = counts.map((_, c) => name(c))
   const side = Math.max(200, Math.min(600, 36 * counts.length))
   const total = cells.reduce((n, c) => n + c.count, 0)
