@@ -68,9 +68,10 @@
  * Files are `nn-ts/node`'s: `writeCheckpoint`, `readCheckpoint`, `writeParams`, `readParams`.
  *
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import * as TE from 'fp-ts/lib/TaskEither.js'
  * import { pipe } from 'fp-ts/lib/function.js'
- * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
+ * import { Checkpoint, Layers, Optim, Train, Tree } from 'nn-ts'
  * import { readCheckpoint, writeCheckpoint } from 'nn-ts/node'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const opt = Optim.adam(1e-3)
@@ -79,6 +80,9 @@
  *   readCheckpoint('checkpoint.safetensors'),
  *   TE.flatMapEither((c) => Checkpoint.restore(Train.initialState(net, opt, 0), c))
  * )
+ * await save() // => E.right(undefined)
+ * const resumed = await resume()
+ * if (E.isRight(resumed)) Tree.equals(resumed.right.params, Train.initialState(net, opt, 7).params) // true: seed 7's, bit for bit
  * @since 0.1.0
  */
 export {

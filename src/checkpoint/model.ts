@@ -25,8 +25,9 @@ export const FORMAT_VERSION = 2 as const
  * @category model
  * @since 0.2.0
  * @example
- * import type { Checkpoint } from 'nn-ts'
- * const old: Checkpoint.Version = 1
+ * import { Checkpoint } from 'nn-ts'
+ * const old: Checkpoint.Version = 1 // JSON text: still read, never written
+ * Checkpoint.FORMAT_VERSION // 2: what make and encode write
  */
 export type Version = 1 | typeof FORMAT_VERSION
 
@@ -50,6 +51,7 @@ export const FORMAT_TAG = 'nn-ts checkpoint' as const
  * import { Checkpoint, Layers, Optim, Train } from 'nn-ts'
  * const net = Layers.sequential(Layers.dense(2, 3), Layers.relu(), Layers.dense(3, 2))
  * const c: Checkpoint.Checkpoint = { version: 2, spec: { hidden: 3 }, state: Train.initialState(net, Optim.adam(1e-3), 0) }
+ * Checkpoint.make(c.state, { hidden: 3 }) // => c
  */
 export interface Checkpoint<P extends Tree = Tree, S extends Tree = Tree, O extends OptState = OptState> {
   readonly version: Version
@@ -67,6 +69,7 @@ export interface Checkpoint<P extends Tree = Tree, S extends Tree = Tree, O exte
  * @example
  * import { Checkpoint } from 'nn-ts'
  * const e: Checkpoint.CheckpointError = Checkpoint.checkpointError('step: expected a non-negative integer, found -1', 'step')
+ * e // { _tag: 'CheckpointError', path: 'step', message: 'step: expected a non-negative integer, found -1' }
  */
 export interface CheckpointError {
   readonly _tag: 'CheckpointError'

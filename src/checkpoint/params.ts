@@ -58,8 +58,12 @@ export const PARAMS_FORMAT_VERSION = 1 as const
  * @category model
  * @since 0.2.0
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Checkpoint, Tensor } from 'nn-ts'
  * const f: Checkpoint.ParamsFile = { tensors: [['[0].W', Tensor.zeros([2, 3])], ['[0].b', Tensor.zeros([3])]], spec: null, metadata: {} }
+ * const read = E.flatMap((bytes: Uint8Array) => Checkpoint.decodeParams(bytes))(Checkpoint.encodeParams([{ W: Tensor.zeros([2, 3]), b: Tensor.zeros([3]) }]))
+ * if (E.isRight(read)) read.right.tensors // => f.tensors
+ * if (E.isRight(read)) read.right.spec // null
  */
 export interface ParamsFile {
   readonly tensors: ReadonlyArray<readonly [string, Tensor]>
@@ -72,8 +76,12 @@ export interface ParamsFile {
  * @category model
  * @since 0.2.0
  * @example
- * import type { Checkpoint } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Checkpoint, Tensor } from 'nn-ts'
  * const options: Checkpoint.ParamsOptions = { spec: { layers: [{ type: 'dense', units: 40 }] } }
+ * const bytes = Checkpoint.encodeParams([{ W: Tensor.zeros([1, 40]), b: Tensor.zeros([40]) }], options)
+ * const read = E.flatMap((b: Uint8Array) => Checkpoint.decodeParams(b))(bytes)
+ * if (E.isRight(read)) read.right.spec // => options.spec
  */
 export interface ParamsOptions {
   /** The network spec to store with the params (any JSON value; default `null`). */
@@ -87,11 +95,17 @@ export interface ParamsOptions {
  * @category model
  * @since 0.2.0
  * @example
- * import type { Checkpoint } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Checkpoint, Layers, Random, Tensor } from 'nn-ts'
  * const firstLayer: ReadonlyArray<Checkpoint.NameMapping> = [
  *   { from: '0.weight', to: [0, 'W'], transpose: true },
  *   { from: '0.bias', to: [0, 'b'] }
  * ]
+ * // nn.Linear(3, 2) as PyTorch stores it: weight [out, in].
+ * const torch = { tensors: [['0.weight', Tensor.fromRows([[1, 2, 3], [4, 5, 6]])], ['0.bias', Tensor.vector([0.5, -0.5])]] as const }
+ * const template = Layers.sequential(Layers.dense(3, 2)).init(Random.key(0)).params
+ * const params = Checkpoint.restoreParams(template, torch, { mapping: firstLayer })
+ * if (E.isRight(params)) params.right[0].W // [[1, 4], [2, 5], [3, 6]]: W is [in, out]
  */
 export interface NameMapping {
   readonly from: string
@@ -107,6 +121,7 @@ export interface NameMapping {
  * import { Checkpoint, Layers, Random } from 'nn-ts'
  * const { params } = Layers.sequential(Layers.dense(4, 2)).init(Random.key(0))
  * const options: Checkpoint.RestoreParamsOptions = { mapping: Checkpoint.torchLinearMapping(params) }
+ * options.mapping // [{ from: '0.weight', to: [0, 'W'], transpose: true }, { from: '0.bias', to: [0, 'b'], … }]
  */
 export interface RestoreParamsOptions {
   /**
