@@ -26,10 +26,12 @@ import { assertFinite } from './internal.ts'
  * interfaces) so they fit the index signature.
  * @category model
  * @example
- * import { type Optim, Tensor } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * type MyState = { readonly count: number; readonly velocity: Tensor.Tensor }
  * const s: MyState = { count: 0, velocity: Tensor.zeros([2]) }
  * const asState: Optim.OptState = s
+ * Optim.whyNotPlain(asState) // undefined: a valid state
+ * Optim.whyNotPlain({ count: 0, velocity: undefined }) // 'velocity: expected a tensor, a finite number, a tuple or a plain record, found undefined'
  */
 export type OptState = Tree.Tree<Tensor | number>
 
@@ -47,6 +49,9 @@ export type OptState = Tree.Tree<Tensor | number>
  * const s0 = opt.init(params)
  * const [updates, s1] = opt.update(grads, params)(s0)
  * const next: P = Optim.applyUpdates(params, updates)
+ * next // { W: [[≈ 0.999, ≈ 2.001]], b: [≈ -0.001] }: Adam's first step, lr against the gradient's sign
+ * Optim.stepCount(s1) // 1
+ * Optim.stepCount(s0) // 0: the state is a value, s0 is unchanged
  */
 export interface GradientTransformation<S extends OptState> {
   readonly init: <T extends Tree.Tree>(params: T) => S
@@ -85,9 +90,11 @@ export interface FusedStep<S extends OptState> {
  * The state type of a transformation.
  * @category model
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const opt = Optim.sgd(0.1)
  * type S = Optim.StateOf<typeof opt> // readonly [Optim.LearningRateState]
+ * const s: S = opt.init({ w: Tensor.vector([1]) })
+ * s // [{ count: 0, learningRate: 0.1 }]
  */
 export type StateOf<G> = G extends GradientTransformation<infer S> ? S : never
 
@@ -95,8 +102,9 @@ export type StateOf<G> = G extends GradientTransformation<infer S> ? S : never
  * The state of a transformation that keeps nothing (the same value as a layer's empty state).
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const none: Optim.EmptyState = []
+ * Optim.scale(2).init({ w: Tensor.vector([1]) }) // => none
  */
 export type EmptyState = readonly []
 
@@ -104,8 +112,9 @@ export type EmptyState = readonly []
  * Any transformation, whatever its state (for combinators and law predicates).
  * @category model
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const all: ReadonlyArray<Optim.AnyTransformation> = [Optim.sgd(0.1), Optim.adam(1e-3)]
+ * all.map((opt) => Optim.learningRate(opt.init({ w: Tensor.vector([1]) }))) // [0.1, 0.001]
  */
 // `any` rather than `OptState`: the state parameter is invariant (it is read and written), so a
 // transformation with a concrete state is not assignable to one over the whole `OptState` union.
@@ -121,8 +130,10 @@ const empty: EmptyState = []
  * that keep no state (scale, weight decay, zeroing).
  * @category constructors
  * @example
- * import { Optim, kernels } from 'nn-ts'
+ * import { Optim, Tensor, kernels } from 'nn-ts'
  * const negate = Optim.stateless((u) => kernels.map(u, (x) => -x))
+ * const p = { w: Tensor.vector([1, 2]) }
+ * negate.update({ w: Tensor.vector([3, -4]) }, p)(negate.init(p))[0] // { w: [-3, 4] }
  */
 export const stateless = (f: (update: Tensor, param: Tensor, path: Tree.Path) => Tensor): GradientTransformation<EmptyState> => ({
   init: () => empty,
@@ -133,8 +144,10 @@ export const stateless = (f: (update: Tensor, param: Tensor, path: Tree.Path) =>
  * Passes updates through unchanged; the unit of `chain`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const same = Optim.chain(Optim.identity(), Optim.sgd(0.1)) // behaves as sgd(0.1)
+ * const p = { w: Tensor.vector([1]) }
+ * same.update(p, p)(same.init(p))[0] // => Optim.sgd(0.1).update(p, p)(Optim.sgd(0.1).init(p))[0]
  */
 export const identity = (): GradientTransformation<EmptyState> => ({
   init: () => empty,
@@ -145,8 +158,10 @@ export const identity = (): GradientTransformation<EmptyState> => ({
  * Multiplies every update by the constant `c`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const half = Optim.scale(0.5)
+ * const p = { w: Tensor.vector([1]) }
+ * half.update({ w: Tensor.vector([3]) }, p)(half.init(p))[0] // { w: [1.5] }
  */
 export const scale = (c: number): GradientTransformation<EmptyState> => {
   assertFinite('scale', 'c', c)
@@ -161,11 +176,13 @@ export const scale = (c: number): GradientTransformation<EmptyState> => {
  * group in `partition`, or through `freeze`.
  * @category constructors
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * const frozen = Optim.partition((path) => (path[0] === 0 ? 'frozen' : 'train'), {
  *   frozen: Optim.setToZero(),
- *   train: Optim.adam(1e-3)
+ *   train: Optim.sgd(0.5)
  * })
+ * const p = [Tensor.vector([1]), Tensor.vector([1])] as const
+ * Optim.updateAndApply(frozen)(p, p)(frozen.init(p))[0] // [[1], [0.5]]: the first stays
  */
 export const setToZero = (): GradientTransformation<EmptyState> => ({
   init: () => empty,
@@ -178,9 +195,10 @@ export const setToZero = (): GradientTransformation<EmptyState> => ({
  * The tuple of the states of `Ts`.
  * @category model
  * @example
- * import type { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * type S = Optim.ChainState<[Optim.GradientTransformation<Optim.EmptyState>, Optim.GradientTransformation<Optim.LearningRateState>]>
  * const s: S = [[], { count: 0, learningRate: 0.1 }]
+ * Optim.chain(Optim.scale(2), Optim.scaleByLearningRate(0.1)).init({ w: Tensor.vector([1]) }) // => s
  */
 export type ChainState<Ts extends ReadonlyArray<AnyTransformation>> = { readonly [K in keyof Ts]: StateOf<Ts[K]> }
 
@@ -189,9 +207,13 @@ export type ChainState<Ts extends ReadonlyArray<AnyTransformation>> = { readonly
  * theirs (in the same order, so the state of a chain reads like the chain). `chain()` is `identity`.
  * @category combinators
  * @example
- * import { Optim } from 'nn-ts'
+ * import { Optim, Tensor } from 'nn-ts'
  * // Clip, then Adam, then the (negative) learning rate.
  * const opt = Optim.chain(Optim.clipByGlobalNorm(1), Optim.scaleByAdam(), Optim.scaleByLearningRate(1e-3))
+ * opt.init({ w: Tensor.vector([1]) }).length // 3: one state per step of the chain, in order
+ * const sgd = Optim.chain(Optim.scale(2), Optim.scaleByLearningRate(0.1)) // gradient doubled, then −0.1
+ * const p = { w: Tensor.vector([1], 'float64') }
+ * sgd.update(p, p)(sgd.init(p))[0] // { w: [-0.2] }
  */
 export const chain = <Ts extends ReadonlyArray<AnyTransformation>>(...ts: Ts): GradientTransformation<ChainState<Ts>> => ({
   init: (params) => ts.map((t) => t.init(params)) as unknown as ChainState<Ts>,
