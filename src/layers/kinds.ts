@@ -112,8 +112,10 @@ const table = {
  * @since 0.2.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers } from 'nn-ts'
  * const kind: Layers.Kind = 'batchNorm'
+ * Layers.kinds.includes(kind) // true
+ * Layers.batchNorm(4).node.op // => kind
  */
 export type Kind = keyof typeof table
 
@@ -122,8 +124,9 @@ export type Kind = keyof typeof table
  * @since 0.2.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers } from 'nn-ts'
  * const attrs: Layers.KindAttrs<'dense'> = { in: 784, out: 40 }
+ * Layers.dense(784, 40).node.attrs // => attrs
  */
 export type KindAttrs<K extends Kind> = Decoded<(typeof table)[K]['attrs']> & Partial<Decoded<(typeof table)[K]['optional']>>
 
@@ -132,8 +135,10 @@ export type KindAttrs<K extends Kind> = Decoded<(typeof table)[K]['attrs']> & Pa
  * @since 0.2.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers } from 'nn-ts'
  * const node: Layers.KindNode<'gelu'> = { op: 'gelu', attrs: { approximate: 'none' }, children: [] }
+ * Layers.readNode(Layers.gelu().node) // => E.right(node)
  */
 export interface KindNode<K extends Kind> {
   readonly op: K
@@ -146,8 +151,11 @@ export interface KindNode<K extends Kind> {
  * @since 0.2.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { Layers } from 'nn-ts'
  * const width = (node: Layers.KnownNode): number | undefined => (node.op === 'dense' ? node.attrs.out : undefined)
+ * const read = Layers.readNode(Layers.dense(784, 40).node)
+ * if (E.isRight(read)) width(read.right) // 40
  */
 export type KnownNode = { readonly [K in Kind]: KindNode<K> }[Kind]
 
@@ -158,9 +166,13 @@ export type KnownNode = { readonly [K in Kind]: KindNode<K> }[Kind]
  * @since 0.2.0
  * @category model
  * @example
+ * import * as E from 'fp-ts/lib/Either.js'
  * import { Layers } from 'nn-ts'
  * const detail = "layer op 'square' is not a kind of layer nn-ts knows"
  * const problem: Layers.NodeProblem = { _tag: 'UnknownKind', op: 'square', path: 'sequential[1] > square', detail, message: `sequential[1] > square: ${detail}` }
+ * const square = Layers.elementwise('square', (x) => x * x, (x) => 2 * x)
+ * const r = Layers.fromNode(Layers.sequential(Layers.dense(2, 2), square).node)
+ * if (E.isLeft(r)) r.left // { _tag: 'UnknownKind', op: 'square', path: 'sequential[1] > square', detail: "layer op 'square' is not a kind of layer nn-ts knows (…)", message: … }
  */
 export interface NodeProblem {
   readonly _tag: 'UnknownKind' | 'InvalidNode'

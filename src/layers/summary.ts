@@ -24,8 +24,9 @@ import type { AnyLayer, Context, Layer, Mode, Width } from './Layer.ts'
  * @since 0.2.0
  * @category model
  * @example
- * import type { Layers } from 'nn-ts'
+ * import { Layers } from 'nn-ts'
  * const row: Layers.LayerSummary = { path: [0], depth: 0, name: 'dense(784→40)', kind: 'dense', outWidth: 40, params: 31400, state: 0 }
+ * Layers.summary(Layers.sequential(Layers.dense(784, 40), Layers.relu())).layers[0] // => row
  */
 export interface LayerSummary {
   /** Where its params sit in the network's params: `Tree.at(params, path)`. */
@@ -92,8 +93,11 @@ export interface LayerActivations {
  * @since 0.2.0
  * @category model
  * @example
- * import { type Layers, Random } from 'nn-ts'
+ * import { Layers, Random, Tensor } from 'nn-ts'
  * const options: Layers.ActivationsOptions = { mode: 'train', key: Random.key(1) }
+ * const net = Layers.sequential(Layers.dropout(0.5))
+ * const a = Layers.activations(net, [[]], [[]], Tensor.full([1, 1000], 1), options)
+ * Tensor.toArray(a.output).some((v) => v === 0) // true: dropout runs in train mode
  */
 export interface ActivationsOptions {
   readonly mode?: Mode
