@@ -190,8 +190,16 @@ export const writeParams = (file: string, params: Tree, options: ParamsOptions =
  * @category model
  * @since 0.2.0
  * @example
- * import type { ReadParamsOptions } from 'nn-ts/node'
+ * import { writeFileSync } from 'node:fs'
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { type ReadParamsOptions, readParams } from 'nn-ts/node'
+ * // A safetensors file PyTorch wrote (nn.Linear(1, 1).bias): no nn-ts checksum in its header.
+ * const json = new TextEncoder().encode('{"0.bias":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+ * writeFileSync('torch.safetensors', new Uint8Array([json.length, 0, 0, 0, 0, 0, 0, 0, ...json, 0, 0, 128, 63]))
  * const fromPyTorch: ReadParamsOptions = { requireChecksum: false }
+ * E.isRight(await readParams('torch.safetensors')()) // false: nn-ts's own files carry a checksum
+ * const read = await readParams('torch.safetensors', fromPyTorch)()
+ * if (E.isRight(read)) read.right.tensors.map(([name]) => name) // ['0.bias']
  */
 export interface ReadParamsOptions {
   /**
