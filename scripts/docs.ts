@@ -46,7 +46,8 @@
  *
  * Flags: `--check` fails when docs/api.md is not up to date instead of rewriting it (for CI);
  * `--only <text>` type-checks and runs only the examples whose source path contains the text (and leaves
- * api.md alone); `--no-run` only type-checks.
+ * api.md alone); `--no-run` only type-checks; `--keep` keeps the generated files (they are kept anyway
+ * when something fails).
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -677,7 +678,7 @@ const main = async (): Promise<number> => {
     `${generated.length} examples type-checked (tsc ${checked?.seconds.toFixed(1)} s)${noRun ? '' : `, ${generated.length - skipped.length} run (${counts})`}: ${seconds} s in all` +
       (skipped.length > 0 ? `; not run: ${skipped.map((g) => `${relative(ROOT, g.snippet.source)}:${g.snippet.line} (${g.noRun})`).join('; ')}` : '')
   )
-  if (failed) console.error(`(generated files kept in ${relative(ROOT, CHECK_DIR)})`)
+  if (failed || process.argv.includes('--keep')) console.error(`(generated files kept in ${relative(ROOT, CHECK_DIR)})`)
   else rmSync(CHECK_DIR, { recursive: true, force: true })
   return failed ? 1 : 0
 }
