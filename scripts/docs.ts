@@ -14,7 +14,8 @@
  *   loss // ≈ 0.693                          `≈` before a number: the value rounds to the digits shown
  *   e.message // 'expected … found 0'        `…` inside a string: any text; `[1, …]`, `{ a: 1, … }`:
  *                                            anything more; `{ mu: … }`: any value
- *   f(x) // => E.right(Tensor.vector([1]))   `=>` then any expression: deep equality with its value
+ *   f(x) // => E.right(Tensor.vector([1]))   `=>` then one expression (the whole rest of the comment:
+ *                                            prose goes on the line above): deep equality with its value
  *   const s = f(x) // { count: 0 }           a declaration of one name checks that name
  *   if (E.isRight(r)) r.right.n // 3          the condition must hold, then the value is checked
  *   console.log(x) // 3                       checks x (and prints nothing)
@@ -24,10 +25,12 @@
  * Literals compare exactly (numbers by `Object.is`, except that `0` matches either zero; an element of a
  * float32 tensor or array equals the literal rounded to float32, so `0.2` shows 0.2f); a tensor matches
  * the nested arrays of its values (or, from rank 2, its row-major values written flat); a plain object
- * must show all its fields (class instances such as errors only those shown). A comment that starts like a literal but goes on
- * with something else (`// 0.1 · √0.5`) is an error: write `// => 0.1 * Math.sqrt(0.5)` or reword.
- * A line that is not a complete statement at statement level (inside an object literal, a chained
- * call continued on the next line) is not checked; a `// =>` comment there is an error.
+ * must show all its fields (class instances such as errors only those shown). A comment that starts
+ * like a literal but goes on with something else (`// 0.1 · √0.5`) is an error: write
+ * `// ≈ 0.0707 (0.1 · √0.5)` or reword. Checks work at the top level and inside blocks (`if`, arrow
+ * bodies); a line that is not a complete statement there (inside an object literal or a call, a
+ * chained call continued on the next line) is not checked, and a `// =>` comment on it is an error.
+ * An example of an internal module imports it by a path relative to its file (`'./protobuf.ts'`).
  *
  * Each example runs once, as its own module, with a fresh temporary directory as the working directory
  * (removed afterwards), so files it writes land nowhere near the repository; what it prints is shown
