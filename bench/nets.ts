@@ -43,6 +43,7 @@ import * as Layers from '../src/layers/index.ts'
 import * as Loss from '../src/losses/Loss.ts'
 import * as Optim from '../src/optim/index.ts'
 import * as Random from '../src/random/Key.ts'
+import { useThreads } from '../src/node/threads.ts'
 import { kernels } from '../src/tensor/backend.ts'
 import * as Tensor from '../src/tensor/Tensor.ts'
 import * as Train from '../src/train/index.ts'
@@ -545,6 +546,8 @@ const subset = args.subset === undefined ? undefined : positiveInt('subset', arg
 if (args.child !== undefined) {
   // Child mode: run one (framework, net) pair and print its result as JSON.
   const [framework, net] = args.child.split(':') as [Framework, NetName]
+  // As `npm start` and the CLI run (through nn-ts/node): a second kernel thread unless NN_TS_THREADS=1.
+  if (framework === 'nn-ts') useThreads()
   const result = framework === 'nn-ts' ? runNnTs(net, epochs, subset, predictReps) : await runTfjs(net, epochs, subset, predictReps)
   process.stdout.write(JSON.stringify(result) + '\n')
 } else {
