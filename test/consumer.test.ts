@@ -212,13 +212,15 @@ describe('the packed tarball', () => {
 
   it('carries the WebAssembly kernels inside its JavaScript', () => {
     const kernels = readFileSync(join(consumer, 'node_modules', 'nn-ts', 'dist', 'tensor', 'wasm', 'embedded.generated.js'), 'utf8')
-    const modules = [...kernels.matchAll(/'([A-Za-z0-9+/]+={0,2})'/g)].map((m) => Buffer.from(m[1] as string, 'base64'))
-    expect(modules.length, 'embedded modules').toBeGreaterThan(0)
-    for (const bytes of modules) {
-      // "\0asm", version 1: a WebAssembly binary, and one the runtime accepts.
-      expect([...bytes.subarray(0, 8)]).toEqual([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])
-      expect(wasmRuntime.validate(bytes)).toBe(true)
+    const modules = new Map([...kernels.matchAll(/export const (\w+) = '([A-Za-z0-9+/]+={0,2})'/g)].map((m) => [m[1] as string, Buffer.from(m[2] as string, 'base64')]))
+    expect([...modules.keys()], 'embedded modules').toContain('plainModule')
+    for (const [name, bytes] of modules) {
+      // "\0asm", version 1: a WebAssembly binary.
+      expect([...bytes.subarray(0, 8)], name).toEqual([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])
     }
+    // The runtime accepts the SIMD kernels; the FMA products use relaxed SIMD, which Node 20 accepts only
+    // behind a flag (the backend feature-detects them and falls back to the plain products).
+    expect(wasmRuntime.validate(modules.get('plainModule') as Buffer)).toBe(true)
   })
 })
 
